@@ -1,0 +1,206 @@
+// charlstm/corpus.hpp: text in, token ids out.  Reads a UTF-8 file, optionally lowercases it as
+// Python's str.lower() does, and builds the book's vocabulary: the sorted unique code points
+// (Python's `sorted(set(text))`).  Characters are Unicode code points, never bytes.
+// Not a tokenizer for words, and it uses no Eigen: a corpus is plain std::u32string.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "error.hpp"
+
+namespace charlstm {
+
+// The whole file as bytes.  Throws if it cannot be opened or read.
+inline std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error("cannot open '" + path + "' for reading: check the path and permissions");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw error("error while reading '" + path + "' (is it a directory?)");
+  return bytes;
+}
+
+// Strict UTF-8 decoding: rejects overlong forms, surrogates, code points above U+10FFFF and
+// truncated sequences, naming the byte offset.  `source` names the input in the message.
+//   std::u32string text = decode_utf8(read_file_bytes(path), path);
+// A leading byte-order mark is kept as U+FEFF, as Python's 'utf-8' codec does.
+inline std::u32string decode_utf8(const std::string& bytes, const std::string& source = "input") {
+  std::u32string out;
+  out.reserve(bytes.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  for (std::size_t k = 0; k < n;) {
+    const unsigned char b0 = p[k];
+    int len = 0;
+    char32_t cp = 0, min = 0;
+    if (b0 < 0x80) {
+      len = 1, cp = b0;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4, cp = b0 & 0x07, min = 0x10000;
+    }
+    auto fail = [&](const char* why) {
+      std::ostringstream msg;
+      msg << source << ": invalid UTF-8 at byte offset " << k << " (byte 0x" << std::hex
+          << static_cast<int>(b0) << std::dec << "): " << why
+          << "; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)";
+      throw error(msg.str());
+    };
+    if (len == 0) fail("not a valid leading byte");
+    if (k + len > n) fail("sequence truncated at end of input");
+    for (int m = 1; m < len; ++m) {
+      if ((p[k + m] & 0xC0) != 0x80) fail("expected a continuation byte");
+      cp = (cp << 6) | (p[k + m] & 0x3F);
+    }
+    if (cp < min) fail("overlong encoding");
+    if (cp >= 0xD800 && cp <= 0xDFFF) fail("encodes a UTF-16 surrogate");
+    if (cp > 0x10FFFF) fail("code point above U+10FFFF");
+    out.push_back(cp);
+    k += len;
+  }
+  return out;
+}
+
+inline std::string encode_utf8(const std::u32string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char32_t cp : text) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+
+// The lowercase of one code point, as Python's str.lower() maps it, for the scripts a corpus here
+// is likely to hold: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic.  Code points outside
+// these blocks are returned unchanged.  Two differences from Python, both documented here:
+// U+0130 (I with dot) becomes plain 'i' (Python gives "i\u0307"), and a capital sigma always
+// becomes U+03C3 (Python gives the final form U+03C2 at the end of a word).
+inline char32_t to_lower(char32_t c) {
+  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) return c + 32;  // Latin-1 capitals
+  if (c >= 0x100 && c <= 0x17F) {                            // Latin Extended-A: pairs
+    if (c == 0x130) return U'i';
+    if (c == 0x178) return 0xFF;
+    const bool odd_capitals = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+    if (c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F) return c;
+    return (c % 2 == (odd_capitals ? 1u : 0u)) ? c + 1 : c;
+  }
+  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;  // Greek capitals
+  if (c == 0x386) return 0x3AC;
+  if (c >= 0x388 && c <= 0x38A) return c + 37;
+  if (c == 0x38C) return 0x3CC;
+  if (c == 0x38E || c == 0x38F) return c + 63;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;  // Cyrillic capitals
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return c;
+}
+
+inline std::u32string lowercase(std::u32string text) {
+  for (char32_t& c : text) c = to_lower(c);
+  return text;
+}
+
+// Reads a UTF-8 text file as code points, lowercased if asked (the book lowercases Nietzsche).
+//   std::u32string text = load_text("nietzsche.txt", /*lower=*/true);
+inline std::u32string load_text(const std::string& path, bool lower) {
+  std::u32string text = decode_utf8(read_file_bytes(path), path);
+  return lower ? lowercase(std::move(text)) : text;
+}
+
+// "U+00E9 'é'" for messages.
+inline std::string describe_code_point(char32_t c) {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(c));
+  std::string out = hex;
+  if (c >= 0x20 && c != 0x7F) out += " '" + encode_utf8(std::u32string(1, c)) + "'";
+  return out;
+}
+
+// The book's vocabulary: sorted unique code points; a token id is a position in that list.
+//   vocabulary vocab(text);   std::vector<token_id> ids = vocab.encode(text);
+struct vocabulary {
+  std::vector<char32_t> symbols;  // sorted, unique
+
+  vocabulary() = default;
+  explicit vocabulary(const std::u32string& text) {
+    std::vector<bool> seen_small(0x3000, false);  // most text lives below U+3000
+    std::vector<char32_t> large;
+    for (char32_t c : text) {
+      if (c < seen_small.size()) {
+        seen_small[c] = true;
+      } else {
+        large.push_back(c);
+      }
+    }
+    for (char32_t c = 0; c < seen_small.size(); ++c) {
+      if (seen_small[c]) symbols.push_back(c);
+    }
+    std::sort(large.begin(), large.end());
+    large.erase(std::unique(large.begin(), large.end()), large.end());
+    symbols.insert(symbols.end(), large.begin(), large.end());
+  }
+  // Adopts a stored symbol list (e.g. from a checkpoint); it must be sorted and unique.
+  static vocabulary from_symbols(std::vector<char32_t> symbols) {
+    for (std::size_t k = 1; k < symbols.size(); ++k) {
+      require(symbols[k - 1] < symbols[k],
+              "vocabulary: symbols must be sorted and unique (position " + std::to_string(k) + ")");
+    }
+    vocabulary v;
+    v.symbols = std::move(symbols);
+    return v;
+  }
+
+  index size() const { return static_cast<index>(symbols.size()); }
+  bool contains(char32_t c) const { return std::binary_search(symbols.begin(), symbols.end(), c); }
+
+  // The id of c; throws if c is not in the vocabulary.
+  token_id id_of(char32_t c) const {
+    auto it = std::lower_bound(symbols.begin(), symbols.end(), c);
+    if (it == symbols.end() || *it != c) {
+      throw error("character " + describe_code_point(c) + " is not in the vocabulary of " +
+                  std::to_string(symbols.size()) + " symbols");
+    }
+    return static_cast<token_id>(it - symbols.begin());
+  }
+  char32_t symbol(token_id id) const {
+    require(id >= 0 && id < size(), "token id " + std::to_string(id) + " outside the vocabulary");
+    return symbols[static_cast<std::size_t>(id)];
+  }
+
+  std::vector<token_id> encode(const std::u32string& text) const {
+    std::vector<token_id> ids(text.size());
+    for (std::size_t k = 0; k < text.size(); ++k) ids[k] = id_of(text[k]);
+    return ids;
+  }
+  std::u32string decode(const std::vector<token_id>& ids) const {
+    std::u32string text(ids.size(), U'\0');
+    for (std::size_t k = 0; k < ids.size(); ++k) text[k] = symbol(ids[k]);
+    return text;
+  }
+};
+
+}  // namespace charlstm

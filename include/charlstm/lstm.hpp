@@ -1,0 +1,267 @@
+// charlstm/lstm.hpp: one LSTM layer, forward over T steps of B sequences, backward through time,
+// and the Keras initialisers.  Not the model: the dense layer, the loss and the optimizer live in
+// their own headers and model.hpp composes them.
+//
+// Equations, for step t = 1..T, with x_t the input (a one-hot token or a dense vector):
+//   z_t = W_x x_t + W_h h_{t-1} + b                     (4H, B), rows [i; f; g; o]
+//   i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
+//   c_t = f * c_{t-1} + i * g                           (H, B)
+//   h_t = o * tanh(c_t)                                 (H, B)
+// Gate order [i; f; g; o] is PyTorch's (weight_ih_l0, weight_hh_l0) and Keras's (kernel columns).
+// PyTorch has two biases, b_ih + b_hh; here there is one, b = b_ih + b_hh.
+// Initialisation is Keras's LSTM default: Glorot-uniform W_x, orthogonal W_h, b = 0 except the
+// forget gate's b_f = 1 (unit_forget_bias).
+//
+// For a one-hot input W_x x_t is column x_t of W_x: the input product is a gather, done for all
+// steps before the recurrence.  Weight gradients are single products over all T*B columns after it.
+//
+// Memory of the cache (see lstm_cache): scalars = T*B*(4H [gates] + 4H [d_gates] + H [tanh c])
+//   + (T+1)*B*2H [h, c with the initial state in slot 0] + 3*H*B [d_h, d_c, d_h sum].
+// For the book (T 60, B 128, H 128) that is 44 MB in float.
+#pragma once
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "simd.hpp"
+#include "tensor.hpp"
+
+namespace charlstm {
+
+// Rounds a scalar count up so that every tensor in a parameter buffer starts aligned.
+inline index padded_size(index n) {
+  constexpr index align = 16;  // 64 bytes of float; more than EIGEN_MAX_ALIGN_BYTES requires
+  return (n + align - 1) / align * align;
+}
+
+// Views of one layer's parameters inside a buffer it does not own (see model.hpp).  The same
+// type holds the gradients and the optimizer state.
+template <class S>
+struct lstm_weights {
+  matrix_map<S> w_x;  // (4H, V)  input kernel
+  matrix_map<S> w_h;  // (4H, H)  recurrent kernel
+  vector_map<S> b;    // (4H)     bias
+
+  // Scalars one layer takes in a buffer, padding included.
+  static index buffer_size(index V, index H) {
+    return padded_size(4 * H * V) + padded_size(4 * H * H) + padded_size(4 * H);
+  }
+  // Views `data`, which holds buffer_size(V, H) scalars and is aligned.
+  lstm_weights(S* data, index V, index H)
+      : w_x(data, 4 * H, V),
+        w_h(data + padded_size(4 * H * V), 4 * H, H),
+        b(data + padded_size(4 * H * V) + padded_size(4 * H * H), 4 * H) {}
+
+  index input_size() const { return w_x.cols(); }
+  index hidden_size() const { return w_h.cols(); }
+};
+
+// Uniform in [0, 1) from 53 random bits: the same numbers on every standard library.
+template <class Engine>
+double uniform01(Engine& engine) {
+  static_assert(Engine::max() - Engine::min() == 0xFFFFFFFFFFFFFFFFull,
+                "charlstm draws from a 64-bit engine such as std::mt19937_64");
+  return static_cast<double>((engine() - Engine::min()) >> 11) * 0x1.0p-53;
+}
+
+// Standard normal (Box-Muller), portable for the same reason.
+template <class Engine>
+double standard_normal(Engine& engine) {
+  const double u1 = 1.0 - uniform01(engine);  // (0, 1]
+  const double u2 = uniform01(engine);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// Glorot (Xavier) uniform, as Keras: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)).
+template <class S, class Engine>
+void glorot_uniform(matrix_ref<S> w, index fan_in, index fan_out, Engine& engine) {
+  const double limit = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+  for (index k = 0; k < w.size(); ++k) {
+    w.data()[k] = static_cast<S>((2.0 * uniform01(engine) - 1.0) * limit);
+  }
+}
+
+// Orthogonal, as Keras: the Q of a Gaussian matrix's QR, signs fixed by diag(R).  For a tall
+// (4H, H) matrix the columns are orthonormal.
+template <class S, class Engine>
+void orthogonal(matrix_ref<S> w, Engine& engine) {
+  const bool tall = w.rows() >= w.cols();
+  matrix<double> a(tall ? w.rows() : w.cols(), tall ? w.cols() : w.rows());
+  for (index k = 0; k < a.size(); ++k) a.data()[k] = standard_normal(engine);
+  Eigen::HouseholderQR<matrix<double>> qr(a);
+  matrix<double> q = qr.householderQ() * matrix<double>::Identity(a.rows(), a.cols());
+  const matrix<double> r = qr.matrixQR().topRows(a.cols()).template triangularView<Eigen::Upper>();
+  for (index j = 0; j < a.cols(); ++j) {
+    if (r(j, j) < 0) q.col(j) *= -1.0;
+  }
+  if (tall) {
+    w = q.cast<S>();
+  } else {
+    w = q.transpose().cast<S>();
+  }
+}
+
+// Keras's LSTM initialisation of `w`.
+//   std::mt19937_64 engine(seed);  lstm_init(weights, engine);
+template <class S, class Engine>
+void lstm_init(lstm_weights<S>& w, Engine& engine) {
+  const index H = w.hidden_size(), V = w.input_size();
+  glorot_uniform<S>(w.w_x, V, 4 * H, engine);
+  orthogonal<S>(w.w_h, engine);
+  w.b.setZero();
+  w.b.segment(H, H).setOnes();
+}
+
+// What backward needs from forward, for T steps of B sequences.  Slot 0 of h and c holds the
+// initial state, so step t reads slot t and writes slot t+1 and backward never special-cases
+// the first step.  Stored: gate activations, c, h, tanh(c).  Nothing is recomputed.
+template <class S>
+struct lstm_cache {
+  index T = 0, B = 0, H = 0;
+  matrix<S> gates;    // (4H, T*B)      activations [i; f; g; o]; step t in cols [t*B, (t+1)*B)
+  matrix<S> c;        // (H, (T+1)*B)   slot 0 = c_0
+  matrix<S> h;        // (H, (T+1)*B)   slot 0 = h_0
+  matrix<S> tanh_c;   // (H, T*B)
+  matrix<S> d_gates;  // (4H, T*B)      backward: dL/dz
+  matrix<S> d_h;      // (H, B)         backward: dL/dh_t from step t+1
+  matrix<S> d_c;      // (H, B)         backward: dL/dc_t
+  matrix<S> d_h_sum;  // (H, B)         backward: d_h plus what flows in from above
+
+  // Sizes the buffers; allocates only when a shape changes.
+  void resize(index steps, index batch, index hidden) {
+    if (steps == T && batch == B && hidden == H) return;
+    T = steps, B = batch, H = hidden;
+    gates.resize(4 * H, T * B);
+    d_gates.resize(4 * H, T * B);
+    c.resize(H, (T + 1) * B);
+    h.resize(H, (T + 1) * B);
+    tanh_c.resize(H, T * B);
+    d_h.resize(H, B);
+    d_c.resize(H, B);
+    d_h_sum.resize(H, B);
+  }
+  // h_t and c_t for t = 0..T (t = 0 is the initial state), (H, B) each.
+  using cols = typename matrix<S>::ColsBlockXpr;
+  cols h_at(index t) { return h.middleCols(t * B, B); }
+  cols c_at(index t) { return c.middleCols(t * B, B); }
+};
+
+// Input projection for one-hot tokens: gates(:, k) = w_x(:, ids[k]) + b for all T*B columns.
+// ids: T*B token ids, time-major (ids[t*B + b]).  Call before lstm_recurrence_forward.
+template <class S>
+void lstm_input_gather(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids) {
+  const index V = w.input_size();
+  for (index k = 0; k < cache.T * cache.B; ++k) {
+    require(ids[k] >= 0 && ids[k] < V, "lstm: token id " + std::to_string(ids[k]) +
+                                           " at position " + std::to_string(k) +
+                                           " outside the vocabulary [0, " + std::to_string(V) + ")");
+    cache.gates.col(k).noalias() = w.w_x.col(ids[k]) + w.b;
+  }
+}
+
+// Input projection for dense input x (V, T*B): gates = w_x x + b.
+template <class S>
+void lstm_input_dense(lstm_cache<S>& cache, const lstm_weights<S>& w,
+                      const_matrix_ref<S> x) {
+  require_shape(x, w.input_size(), cache.T * cache.B, "lstm input x");
+  cache.gates.noalias() = w.w_x * x;
+  cache.gates.colwise() += w.b;
+}
+
+// The recurrence, after an input projection, from the initial state in slot 0 of cache.h and
+// cache.c.  Leaves h_t, c_t in slots 1..T.
+template <class S>
+void lstm_recurrence_forward(lstm_cache<S>& cache, const lstm_weights<S>& w) {
+  const index B = cache.B, H = cache.H;
+  for (index t = 0; t < cache.T; ++t) {
+    typename lstm_cache<S>::cols z = cache.gates.middleCols(t * B, B);
+    z.noalias() += w.w_h * cache.h_at(t);
+    lstm_cell_forward(H, B, z.data(), cache.c_at(t).data(), cache.c_at(t + 1).data(),
+                      cache.tanh_c.middleCols(t * B, B).data(), cache.h_at(t + 1).data());
+  }
+}
+
+// Forward over T steps of B one-hot sequences from state (h0, c0), each (H, B).
+//   lstm_forward(cache, w, ids, T, B, h0, c0);   // h_T is cache.h_at(T)
+template <class S>
+void lstm_forward(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids, index T,
+                  index B, const_matrix_ref<S> h0,
+                  const_matrix_ref<S> c0) {
+  const index H = w.hidden_size();
+  require_shape(h0, H, B, "lstm initial h");
+  require_shape(c0, H, B, "lstm initial c");
+  cache.resize(T, B, H);
+  cache.h_at(0) = h0;
+  cache.c_at(0) = c0;
+  lstm_input_gather(cache, w, ids);
+  lstm_recurrence_forward(cache, w);
+}
+
+// Backward through time of the recurrence.  d_h_top (H, T*B) is dL/dh_t from above the layer
+// for every step; or, when `last_only` is true, d_h_top is (H, B), dL/dh_T, and the other steps
+// receive nothing from above (the book's window model).  d_c_last (H, B) is dL/dc_T from beyond
+// the sequence (zero for a loss inside it).  Adds into grads.w_h and grads.b; leaves dL/dz in
+// cache.d_gates and dL/dh_0, dL/dc_0 in cache.d_h and cache.d_c.  Call an input backward next.
+template <class S>
+void lstm_recurrence_backward(lstm_weights<S>& grads, lstm_cache<S>& cache,
+                              const lstm_weights<S>& w, const_matrix_ref<S> d_h_top,
+                              bool last_only) {
+  const index T = cache.T, B = cache.B, H = cache.H;
+  require_shape(d_h_top, H, last_only ? B : T * B, "lstm d_h from above");
+  cache.d_h.setZero();
+  cache.d_c.setZero();
+  for (index t = T - 1; t >= 0; --t) {
+    const S* d_h = cache.d_h.data();
+    if (!last_only) {
+      cache.d_h_sum.noalias() = cache.d_h + d_h_top.middleCols(t * B, B);
+      d_h = cache.d_h_sum.data();
+    } else if (t == T - 1) {
+      cache.d_h_sum.noalias() = cache.d_h + d_h_top;
+      d_h = cache.d_h_sum.data();
+    }
+    typename lstm_cache<S>::cols d_z = cache.d_gates.middleCols(t * B, B);
+    lstm_cell_backward(H, B, cache.gates.middleCols(t * B, B).data(), cache.c_at(t).data(),
+                       cache.tanh_c.middleCols(t * B, B).data(), d_h, cache.d_c.data(),
+                       d_z.data());
+    cache.d_h.noalias() = w.w_h.transpose() * d_z;
+  }
+  grads.w_h.noalias() += cache.d_gates * cache.h.leftCols(T * B).transpose();
+  grads.b.noalias() += cache.d_gates.rowwise().sum();
+}
+
+// Input backward for one-hot tokens: grads.w_x(:, ids[k]) += d_gates(:, k).
+template <class S>
+void lstm_input_gather_backward(lstm_weights<S>& grads, const lstm_cache<S>& cache,
+                                const token_id* ids) {
+  for (index k = 0; k < cache.T * cache.B; ++k) grads.w_x.col(ids[k]) += cache.d_gates.col(k);
+}
+
+// Input backward for dense input x (V, T*B): grads.w_x += d_gates x^T; d_x = w_x^T d_gates.
+template <class S>
+void lstm_input_dense_backward(lstm_weights<S>& grads, matrix_ref<S> d_x,
+                               const lstm_cache<S>& cache, const lstm_weights<S>& w,
+                               const_matrix_ref<S> x) {
+  require_shape(d_x, w.input_size(), cache.T * cache.B, "lstm d_x");
+  grads.w_x.noalias() += cache.d_gates * x.transpose();
+  d_x.noalias() = w.w_x.transpose() * cache.d_gates;
+}
+
+// One step for generation: (h, c) -> (h', c') on token `id`, B = 1, carried by the caller.
+// `gates` (4H) and `tanh_c` (H) are scratch.  Equal to lstm_forward over the same tokens.
+template <class S>
+void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates,
+               vector<S>& tanh_c, const lstm_weights<S>& w, token_id id) {
+  const index H = w.hidden_size();
+  require(id >= 0 && id < w.input_size(), "lstm_step: token id " + std::to_string(id) +
+                                              " outside the vocabulary");
+  gates.resize(4 * H);
+  tanh_c.resize(H);
+  gates.noalias() = w.w_x.col(id) + w.b;
+  gates.noalias() += w.w_h * h;
+  // c and h are updated in place: each unit reads c_prev[k] before writing c[k], and h_prev is
+  // no longer needed once the product above has read it.
+  lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
+}
+
+}  // namespace charlstm

@@ -1,0 +1,207 @@
+// charlstm/model.hpp: the book's model, LSTM(H) -> Dense(V) -> softmax, trained with categorical
+// cross-entropy and RMSprop.  One train_step is forward, loss, BPTT and one optimizer update on a
+// batch of windows; predict gives the next-character distribution of a window; the stateful
+// interface feeds one token at a time carrying (h, c).
+// Not the training loop (trainer.hpp), not text generation (generate.hpp).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dense.hpp"
+#include "loss.hpp"
+#include "lstm.hpp"
+#include "rmsprop.hpp"
+#include "tensor.hpp"
+
+namespace charlstm {
+
+// All parameters of the model in one aligned buffer, with named views.  The same type holds the
+// gradients and RMSprop's state, so the optimizer, zeroing and checkpoints are one loop over
+// `data`.  Copies re-bind the views to their own buffer.
+template <class S>
+class parameters {
+ public:
+  index vocab_size, hidden_size;  // V, H
+  aligned_buffer<S> data;         // every scalar below, zero-initialised
+  lstm_weights<S> lstm;
+  dense_weights<S> dense;
+
+  parameters(index V, index H)
+      : vocab_size(V),
+        hidden_size(H),
+        data(checked_size(V, H), S(0)),
+        lstm(data.data(), V, H),
+        dense(data.data() + lstm_weights<S>::buffer_size(V, H), V, H) {}
+  parameters(const parameters& other) : parameters(other.vocab_size, other.hidden_size) {
+    data = other.data;
+  }
+  parameters& operator=(const parameters& other) {
+    require(other.vocab_size == vocab_size && other.hidden_size == hidden_size,
+            "parameters: cannot assign a model of another shape");
+    data = other.data;
+    return *this;
+  }
+
+  index size() const { return static_cast<index>(data.size()); }
+  void set_zero() { std::fill(data.begin(), data.end(), S(0)); }
+
+  // The tensors by name, in a fixed order, for checkpoints and tests.  Shapes are (rows, cols);
+  // a vector has cols 1.  Storage is column-major.
+  struct tensor_view {
+    std::string name;
+    S* data;
+    index rows, cols;
+  };
+  std::vector<tensor_view> tensors() {
+    return {{"lstm.w_x", lstm.w_x.data(), lstm.w_x.rows(), lstm.w_x.cols()},
+            {"lstm.w_h", lstm.w_h.data(), lstm.w_h.rows(), lstm.w_h.cols()},
+            {"lstm.b", lstm.b.data(), lstm.b.rows(), 1},
+            {"dense.w", dense.w.data(), dense.w.rows(), dense.w.cols()},
+            {"dense.b", dense.b.data(), dense.b.rows(), 1}};
+  }
+
+ private:
+  static std::size_t checked_size(index V, index H) {
+    require(V > 0 && V <= 1'000'000, "model: vocabulary size must be in [1, 1000000], got " +
+                                         std::to_string(V));
+    require(H > 0 && H <= 16384, "model: hidden size must be in [1, 16384], got " +
+                                     std::to_string(H));
+    return static_cast<std::size_t>(lstm_weights<S>::buffer_size(V, H) +
+                                    dense_weights<S>::buffer_size(V, H));
+  }
+};
+
+// The LSTM state carried from token to token when generating (batch 1), plus its scratch.
+template <class S>
+struct lstm_state {
+  vector<S> h, c;                // (H)
+  vector<S> gates, tanh_c;       // scratch (4H), (H)
+  vector<S> logits, probs;       // (V)
+};
+
+template <class S>
+class model {
+ public:
+  parameters<S> params;
+  parameters<S> grads;       // of the last forward_backward
+  parameters<S> rms_acc;     // RMSprop's running mean of squared gradients
+  rmsprop optimizer;
+  std::int64_t steps = 0;    // optimizer updates done
+
+  // A freshly initialised model (Keras initialisers) for V symbols and H hidden units.
+  //   model<float> m(vocab.size(), 128, /*seed=*/1);
+  model(index V, index H, std::uint64_t seed) : params(V, H), grads(V, H), rms_acc(V, H) {
+    std::mt19937_64 engine(seed);
+    lstm_init(params.lstm, engine);
+    dense_init(params.dense, engine);
+  }
+
+  index vocab_size() const { return params.vocab_size; }
+  index hidden_size() const { return params.hidden_size; }
+
+  // Mean cross-entropy of predicting targets (B) after the windows ids (T*B, time-major as
+  // vectorizer.hpp's gather_batch writes them), from a zero state as the book does.  Sets
+  // `grads` to its gradient.  Does not update the parameters.
+  S forward_backward(const token_id* ids, const token_id* targets, index T, index B) {
+    zero_state(B);
+    return forward_backward(ids, targets, T, B, h0_, c0_);
+  }
+  // The same from the initial state (h0, c0), each (H, B); afterwards initial_state_gradient()
+  // holds dL/dh0 and dL/dc0.
+  S forward_backward(const token_id* ids, const token_id* targets, index T, index B,
+                     const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
+    const S loss = forward(ids, targets, T, B, h0, c0);
+    grads.set_zero();
+    d_h_.resize(hidden_size(), B);
+    dense_backward(grads.dense, d_h_, d_logits_, params.dense, cache_.h_at(T));
+    lstm_recurrence_backward(grads.lstm, cache_, params.lstm, d_h_, /*last_only=*/true);
+    lstm_input_gather_backward(grads.lstm, cache_, ids);
+    return loss;
+  }
+  // dL/dh0 and dL/dc0, (H, B) each, of the last forward_backward.
+  const matrix<S>& d_h0() const { return cache_.d_h; }
+  const matrix<S>& d_c0() const { return cache_.d_c; }
+  // The logits (V, B) of the last forward.
+  const matrix<S>& logits() const { return logits_; }
+
+  // The book's model.fit on one batch: forward, loss, BPTT, one RMSprop update.  Returns the
+  // loss before the update.
+  //   float loss = m.train_step(ids.data(), targets.data(), 60, 128);
+  S train_step(const token_id* ids, const token_id* targets, index T, index B) {
+    const S loss = forward_backward(ids, targets, T, B);
+    apply_gradients();
+    return loss;
+  }
+  // One RMSprop update from `grads`.
+  void apply_gradients() {
+    optimizer.step(params.data.data(), grads.data.data(), rms_acc.data.data(), params.size());
+    ++steps;
+  }
+
+  // The loss alone, as forward_backward computes it.
+  S loss(const token_id* ids, const token_id* targets, index T, index B) {
+    zero_state(B);
+    return forward(ids, targets, T, B, h0_, c0_);
+  }
+
+  // The next-token distribution after the window ids[0..T) (model.predict in the book).
+  std::vector<double> predict(const token_id* ids, index T) {
+    require(T > 0, "predict: empty window");
+    zero_state(1);
+    lstm_forward(cache_, params.lstm, ids, T, 1, h0_, c0_);
+    logits_.resize(vocab_size(), 1);
+    dense_forward(logits_, params.dense, cache_.h_at(T));
+    vector<S> probs(vocab_size());
+    softmax<S>(probs, logits_.col(0));
+    return std::vector<double>(probs.data(), probs.data() + probs.size());
+  }
+
+  // Stateful generation: a zero state, then one token at a time.
+  //   lstm_state<float> s = m.initial_state();  m.feed(s, id);  auto p = m.probabilities(s);
+  lstm_state<S> initial_state() const {
+    lstm_state<S> s;
+    s.h = vector<S>::Zero(hidden_size());
+    s.c = vector<S>::Zero(hidden_size());
+    return s;
+  }
+  void feed(lstm_state<S>& s, token_id id) const {
+    lstm_step(s.h, s.c, s.gates, s.tanh_c, params.lstm, id);
+  }
+  // The next-token distribution after the tokens fed so far.
+  std::vector<double> probabilities(lstm_state<S>& s) const {
+    s.logits.resize(vocab_size());
+    s.probs.resize(vocab_size());
+    s.logits.noalias() = params.dense.w * s.h;
+    s.logits += params.dense.b;
+    softmax<S>(s.probs, s.logits);
+    return std::vector<double>(s.probs.data(), s.probs.data() + s.probs.size());
+  }
+
+ private:
+  lstm_cache<S> cache_;
+  matrix<S> h0_, c0_;               // (H, B) zeros: the book starts every window fresh
+  matrix<S> logits_, d_logits_;     // (V, B)
+  matrix<S> d_h_;                   // (H, B)
+
+  void zero_state(index B) {
+    if (h0_.cols() != B || h0_.rows() != hidden_size()) {
+      h0_ = matrix<S>::Zero(hidden_size(), B);
+      c0_ = matrix<S>::Zero(hidden_size(), B);
+    }
+  }
+
+  S forward(const token_id* ids, const token_id* targets, index T, index B,
+            const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
+    require(T > 0 && B > 0, "model: a batch needs T > 0 steps and B > 0 sequences");
+    lstm_forward(cache_, params.lstm, ids, T, B, h0, c0);
+    logits_.resize(vocab_size(), B);
+    d_logits_.resize(vocab_size(), B);
+    dense_forward(logits_, params.dense, cache_.h_at(T));
+    return softmax_cross_entropy<S>(d_logits_, logits_, targets);
+  }
+};
+
+}  // namespace charlstm

@@ -1,0 +1,21 @@
+// Trains the book's model for a few steps on a tiny text and generates from it, using only the
+// installed headers.
+#include <charlstm/charlstm.hpp>
+
+#include <iostream>
+#include <random>
+
+int main() {
+  const std::u32string text = U"to be or not to be, that is the question. ";
+  const charlstm::vocabulary vocab(text);
+  const std::vector<charlstm::token_id> ids = vocab.encode(text);
+  const charlstm::window_set windows = charlstm::make_windows(ids, 10, 1);
+  charlstm::model<float> model(vocab.size(), 16, 1);
+  std::mt19937_64 engine(1);
+  const double first = charlstm::train_epoch(model, windows, 8, engine);
+  double last = first;
+  for (int epoch = 0; epoch < 20; ++epoch) last = charlstm::train_epoch(model, windows, 8, engine);
+  const std::u32string out = charlstm::generate_stateful(model, vocab, text.substr(0, 10), 20, 0.5, engine);
+  std::cout << "loss " << first << " -> " << last << ": " << charlstm::encode_utf8(out) << "\n";
+  return (last < first && out.size() == 20) ? 0 : 1;
+}

@@ -1,0 +1,5 @@
+// The umbrella header in a second translation unit: a non-inline definition in any header
+// would make the test binary fail to link.
+#include <charlstm/charlstm.hpp>
+
+int umbrella_a() { return static_cast<int>(charlstm::vocabulary(U"umbrella").size()); }

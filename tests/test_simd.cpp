@@ -1,0 +1,134 @@
+// Each xsimd kernel equals its scalar twin, for every length 1 .. 2*(SIMD width)+1 and at 128.
+#include <catch2/catch.hpp>
+#include <charlstm/simd.hpp>
+
+#include <random>
+#include <vector>
+
+#include "support/check.hpp"
+
+using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
+using test_support::compare;
+
+namespace {
+
+template <class S>
+std::vector<S> random_vector(isize n, std::mt19937_64& engine, double scale = 3.0) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::vector<S> v(static_cast<std::size_t>(n));
+  for (S& x : v) x = static_cast<S>(u(engine));
+  return v;
+}
+
+template <class S>
+std::vector<isize> sizes_to_check() {
+  const isize width = static_cast<isize>(xsimd::batch<S>::size);
+  std::vector<isize> sizes;
+  for (isize n = 1; n <= 2 * width + 1; ++n) sizes.push_back(n);
+  sizes.push_back(128);
+  return sizes;
+}
+
+// Elementwise math in float differs from the twin only by the last bits of exp/tanh.
+template <class S>
+double kernel_tolerance() {
+  return std::is_same<S, float>::value ? 2e-6 : 1e-14;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("lstm_cell_forward equals its scalar twin", "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(7);
+  for (isize H : sizes_to_check<S>()) {
+    const isize B = 3;
+    auto gates = random_vector<S>(4 * H * B, engine), c_prev = random_vector<S>(H * B, engine);
+    auto gates_ref = gates;
+    std::vector<S> c(H * B), th(H * B), h(H * B), c_ref(H * B), th_ref(H * B), h_ref(H * B);
+    charlstm::lstm_cell_forward(H, B, gates.data(), c_prev.data(), c.data(), th.data(), h.data());
+    charlstm::scalar::lstm_cell_forward(H, B, gates_ref.data(), c_prev.data(), c_ref.data(),
+                                        th_ref.data(), h_ref.data());
+    INFO("H = " << H);
+    auto cg = compare(gates.data(), gates_ref.data(), 4 * H * B);
+    auto cc = compare(c.data(), c_ref.data(), H * B);
+    auto ch = compare(h.data(), h_ref.data(), H * B);
+    auto ct = compare(th.data(), th_ref.data(), H * B);
+    CHECK(cg.error < kernel_tolerance<S>());
+    CHECK(cc.error < kernel_tolerance<S>());
+    CHECK(ch.error < kernel_tolerance<S>());
+    CHECK(ct.error < kernel_tolerance<S>());
+  }
+}
+
+TEMPLATE_TEST_CASE("lstm_cell_backward equals its scalar twin", "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(8);
+  for (isize H : sizes_to_check<S>()) {
+    const isize B = 2;
+    // Activations in their ranges: sigmoid in (0, 1), tanh in (-1, 1).
+    auto gates = random_vector<S>(4 * H * B, engine, 1.0);
+    for (S& g : gates) g = S(0.5) + S(0.49) * g;
+    auto c_prev = random_vector<S>(H * B, engine), tanh_c = random_vector<S>(H * B, engine, 0.99);
+    auto d_h = random_vector<S>(H * B, engine), d_c = random_vector<S>(H * B, engine);
+    auto d_c_ref = d_c;
+    std::vector<S> dz(4 * H * B), dz_ref(4 * H * B);
+    charlstm::lstm_cell_backward(H, B, gates.data(), c_prev.data(), tanh_c.data(), d_h.data(),
+                                 d_c.data(), dz.data());
+    charlstm::scalar::lstm_cell_backward(H, B, gates.data(), c_prev.data(), tanh_c.data(),
+                                         d_h.data(), d_c_ref.data(), dz_ref.data());
+    INFO("H = " << H);
+    auto cz = compare(dz.data(), dz_ref.data(), 4 * H * B);
+    auto cc = compare(d_c.data(), d_c_ref.data(), H * B);
+    INFO(cz.describe("d_gates"));
+    CHECK(cz.error < kernel_tolerance<S>());
+    CHECK(cc.error < kernel_tolerance<S>());
+  }
+}
+
+TEMPLATE_TEST_CASE("softmax cross-entropy and log-sum-exp equal their scalar twins", "[simd]",
+                   float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(9);
+  for (isize V : sizes_to_check<S>()) {
+    const isize B = 3;
+    auto logits = random_vector<S>(V * B, engine, 20.0);
+    std::vector<charlstm::token_id> targets = {0, static_cast<charlstm::token_id>(V - 1),
+                                               static_cast<charlstm::token_id>(V / 2)};
+    std::vector<S> d(V * B), d_ref(V * B);
+    const S loss = charlstm::softmax_cross_entropy(V, B, logits.data(), targets.data(), S(0.5),
+                                                   d.data());
+    const S loss_ref = charlstm::scalar::softmax_cross_entropy(V, B, logits.data(), targets.data(),
+                                                              S(0.5), d_ref.data());
+    INFO("V = " << V);
+    CHECK(compare(d.data(), d_ref.data(), V * B).error < kernel_tolerance<S>());
+    CHECK(compare(&loss, &loss_ref, 1, 1.0).error < kernel_tolerance<S>());
+    const S lse = charlstm::log_sum_exp(V, logits.data());
+    const S lse_ref = charlstm::scalar::log_sum_exp(V, logits.data());
+    CHECK(compare(&lse, &lse_ref, 1, 1.0).error < kernel_tolerance<S>());
+  }
+}
+
+TEMPLATE_TEST_CASE("log-sum-exp is stable for huge logits", "[simd]", float, double) {
+  using S = TestType;
+  std::vector<S> x = {S(1e30), S(1e30), S(-1e30), S(0), S(1e30), S(3), S(-5), S(8), S(1e30)};
+  const S lse = charlstm::log_sum_exp(static_cast<isize>(x.size()), x.data());
+  CHECK(std::isfinite(lse));
+  CHECK(lse == Approx(1e30).epsilon(1e-6));
+}
+
+TEMPLATE_TEST_CASE("rmsprop_update equals its scalar twin", "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(10);
+  for (isize n : sizes_to_check<S>()) {
+    auto p = random_vector<S>(n, engine), g = random_vector<S>(n, engine);
+    auto acc = random_vector<S>(n, engine);
+    for (S& a : acc) a = a * a;
+    auto p_ref = p, acc_ref = acc;
+    charlstm::rmsprop_update(n, p.data(), g.data(), acc.data(), S(0.01), S(0.9), S(1e-7));
+    charlstm::scalar::rmsprop_update(n, p_ref.data(), g.data(), acc_ref.data(), S(0.01), S(0.9),
+                                     S(1e-7));
+    INFO("n = " << n);
+    CHECK(compare(p.data(), p_ref.data(), n).error < kernel_tolerance<S>());
+    CHECK(compare(acc.data(), acc_ref.data(), n).error < kernel_tolerance<S>());
+  }
+}
