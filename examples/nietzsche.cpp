@@ -1,5 +1,5 @@
 // The book's listing 8.1 in C++: character-level LSTM text generation on Nietzsche.
-//   nietzsche [CORPUS] [--epochs N] [--seed S]
+//   nietzsche [CORPUS] [--epochs N] [--seed S] [--threads N]
 // CORPUS defaults to ../shared/data/nietzsche.txt; the book trains 60 epochs.
 #include <charlstm/charlstm.hpp>
 
@@ -11,20 +11,23 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
+#include <algorithm>
 
 int main(int argc, char** argv) try {
   std::string path = CHARLSTM_DATA_DIR "/nietzsche.txt";
   long epochs = 60;
   unsigned long long seed = 1;
+  long threads = std::max(1u, std::thread::hardware_concurrency());
   for (int k = 1; k < argc; ++k) {
     const std::string arg = argv[k];
-    if ((arg == "--epochs" || arg == "--seed") && k + 1 < argc) {
+    if ((arg == "--epochs" || arg == "--seed" || arg == "--threads") && k + 1 < argc) {
       const unsigned long long value = std::stoull(argv[++k]);
       if (arg == "--seed") seed = value;
-      else epochs = static_cast<long>(value);
+      else (arg == "--epochs" ? epochs : threads) = static_cast<long>(value);
     } else if (arg.rfind("--", 0) == 0) {
       throw charlstm::error("unknown option " + arg +
-                            "; usage: nietzsche [CORPUS] [--epochs N] [--seed S]");
+                            "; usage: nietzsche [CORPUS] [--epochs N] [--seed S] [--threads N]");
     } else {
       path = arg;
     }
@@ -44,6 +47,7 @@ int main(int argc, char** argv) try {
   // The model: LSTM(128) -> Dense(softmax), RMSprop(lr=0.01), categorical cross-entropy.
   charlstm::model<float> model(vocab.size(), 128, seed);
   model.optimizer.lr = 0.01;
+  charlstm::batch_trainer<float> trainer(model, threads);  // batches split over threads
   std::mt19937_64 engine(seed);
   const bool terminal = isatty(fileno(stderr));
 
@@ -54,11 +58,12 @@ int main(int argc, char** argv) try {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
     const double loss = charlstm::train_epoch(
-        model, windows, batch_size, engine, [&](const charlstm::epoch_progress& p) {
+        trainer, windows, batch_size, engine, [&](const charlstm::epoch_progress& p) {
           if (terminal && (p.batches_done % 10 == 0 || p.batches_done == p.batches_total)) {
             std::fprintf(stderr, "\r%ld/%ld - %.0fs - loss: %.4f", static_cast<long>(p.batches_done),
                          static_cast<long>(p.batches_total), seconds(), p.mean_loss);
           }
+          return true;
         });
     if (terminal) std::fprintf(stderr, "\n");
     const double elapsed = seconds();

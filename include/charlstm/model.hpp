@@ -82,6 +82,24 @@ struct lstm_state {
   vector<S> logits, probs;       // (V)
 };
 
+// The buffers one forward/backward of a batch needs, reused from batch to batch.  One per
+// thread when training data-parallel (trainer.hpp).
+template <class S>
+struct workspace {
+  lstm_cache<S> cache;
+  matrix<S> h0, c0;           // (H, B) zeros: the book starts every window fresh
+  matrix<S> logits, d_logits; // (V, B)
+  matrix<S> d_h;              // (H, B)
+
+  // The zero initial state for a batch of B.
+  void zero_state(index H, index B) {
+    if (h0.cols() != B || h0.rows() != H) {
+      h0 = matrix<S>::Zero(H, B);
+      c0 = matrix<S>::Zero(H, B);
+    }
+  }
+};
+
 template <class S>
 class model {
  public:
@@ -106,26 +124,33 @@ class model {
   // vectorizer.hpp's gather_batch writes them), from a zero state as the book does.  Sets
   // `grads` to its gradient.  Does not update the parameters.
   S forward_backward(const token_id* ids, const token_id* targets, index T, index B) {
-    zero_state(B);
-    return forward_backward(ids, targets, T, B, h0_, c0_);
+    ws_.zero_state(hidden_size(), B);
+    return forward_backward(ws_, grads, ids, targets, T, B, ws_.h0, ws_.c0);
   }
-  // The same from the initial state (h0, c0), each (H, B); afterwards initial_state_gradient()
-  // holds dL/dh0 and dL/dc0.
+  // The same from the initial state (h0, c0), each (H, B); afterwards d_h0() and d_c0() hold
+  // dL/dh0 and dL/dc0.
   S forward_backward(const token_id* ids, const token_id* targets, index T, index B,
                      const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
-    const S loss = forward(ids, targets, T, B, h0, c0);
-    grads.set_zero();
-    d_h_.resize(hidden_size(), B);
-    dense_backward(grads.dense, d_h_, d_logits_, params.dense, cache_.h_at(T));
-    lstm_recurrence_backward(grads.lstm, cache_, params.lstm, d_h_, /*last_only=*/true);
-    lstm_input_gather_backward(grads.lstm, cache_, ids);
+    return forward_backward(ws_, grads, ids, targets, T, B, h0, c0);
+  }
+  // The same into a caller's workspace and gradients: reads the parameters only, so threads
+  // may run it at once on different batches.
+  S forward_backward(workspace<S>& ws, parameters<S>& out_grads, const token_id* ids,
+                     const token_id* targets, index T, index B, const_matrix_ref<S> h0,
+                     const_matrix_ref<S> c0) const {
+    const S loss = forward(ws, ids, targets, T, B, h0, c0);
+    out_grads.set_zero();
+    ws.d_h.resize(hidden_size(), B);
+    dense_backward(out_grads.dense, ws.d_h, ws.d_logits, params.dense, ws.cache.h_at(T));
+    lstm_recurrence_backward(out_grads.lstm, ws.cache, params.lstm, ws.d_h, /*last_only=*/true);
+    lstm_input_gather_backward(out_grads.lstm, ws.cache, ids);
     return loss;
   }
   // dL/dh0 and dL/dc0, (H, B) each, of the last forward_backward.
-  const matrix<S>& d_h0() const { return cache_.d_h; }
-  const matrix<S>& d_c0() const { return cache_.d_c; }
+  const matrix<S>& d_h0() const { return ws_.cache.d_h; }
+  const matrix<S>& d_c0() const { return ws_.cache.d_c; }
   // The logits (V, B) of the last forward.
-  const matrix<S>& logits() const { return logits_; }
+  const matrix<S>& logits() const { return ws_.logits; }
 
   // The book's model.fit on one batch: forward, loss, BPTT, one RMSprop update.  Returns the
   // loss before the update.
@@ -143,19 +168,23 @@ class model {
 
   // The loss alone, as forward_backward computes it.
   S loss(const token_id* ids, const token_id* targets, index T, index B) {
-    zero_state(B);
-    return forward(ids, targets, T, B, h0_, c0_);
+    return loss(ws_, ids, targets, T, B);
+  }
+  // The same in a caller's workspace (thread-safe like forward_backward).
+  S loss(workspace<S>& ws, const token_id* ids, const token_id* targets, index T, index B) const {
+    ws.zero_state(hidden_size(), B);
+    return forward(ws, ids, targets, T, B, ws.h0, ws.c0);
   }
 
   // The next-token distribution after the window ids[0..T) (model.predict in the book).
   std::vector<double> predict(const token_id* ids, index T) {
     require(T > 0, "predict: empty window");
-    zero_state(1);
-    lstm_forward(cache_, params.lstm, ids, T, 1, h0_, c0_);
-    logits_.resize(vocab_size(), 1);
-    dense_forward(logits_, params.dense, cache_.h_at(T));
+    ws_.zero_state(hidden_size(), 1);
+    lstm_forward(ws_.cache, params.lstm, ids, T, 1, ws_.h0, ws_.c0);
+    ws_.logits.resize(vocab_size(), 1);
+    dense_forward(ws_.logits, params.dense, ws_.cache.h_at(T));
     vector<S> probs(vocab_size());
-    softmax<S>(probs, logits_.col(0));
+    softmax<S>(probs, ws_.logits.col(0));
     return std::vector<double>(probs.data(), probs.data() + probs.size());
   }
 
@@ -181,26 +210,16 @@ class model {
   }
 
  private:
-  lstm_cache<S> cache_;
-  matrix<S> h0_, c0_;               // (H, B) zeros: the book starts every window fresh
-  matrix<S> logits_, d_logits_;     // (V, B)
-  matrix<S> d_h_;                   // (H, B)
+  workspace<S> ws_;
 
-  void zero_state(index B) {
-    if (h0_.cols() != B || h0_.rows() != hidden_size()) {
-      h0_ = matrix<S>::Zero(hidden_size(), B);
-      c0_ = matrix<S>::Zero(hidden_size(), B);
-    }
-  }
-
-  S forward(const token_id* ids, const token_id* targets, index T, index B,
-            const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
+  S forward(workspace<S>& ws, const token_id* ids, const token_id* targets, index T, index B,
+            const_matrix_ref<S> h0, const_matrix_ref<S> c0) const {
     require(T > 0 && B > 0, "model: a batch needs T > 0 steps and B > 0 sequences");
-    lstm_forward(cache_, params.lstm, ids, T, B, h0, c0);
-    logits_.resize(vocab_size(), B);
-    d_logits_.resize(vocab_size(), B);
-    dense_forward(logits_, params.dense, cache_.h_at(T));
-    return softmax_cross_entropy<S>(d_logits_, logits_, targets);
+    lstm_forward(ws.cache, params.lstm, ids, T, B, h0, c0);
+    ws.logits.resize(vocab_size(), B);
+    ws.d_logits.resize(vocab_size(), B);
+    dense_forward(ws.logits, params.dense, ws.cache.h_at(T));
+    return softmax_cross_entropy<S>(ws.d_logits, ws.logits, targets);
   }
 };
 

@@ -109,7 +109,7 @@ S softmax_cross_entropy(index V, index B, const S* logits, const token_id* targe
 template <class S>
 void rmsprop_update(index n, S* param, const S* grad, S* acc, S lr, S rho, S eps) {
   for (index k = 0; k < n; ++k) {
-    acc[k] = rho * acc[k] + (S(1) - rho) * grad[k] * grad[k];
+    acc[k] = std::fma(rho, acc[k], (S(1) - rho) * grad[k] * grad[k]);  // as the vector body
     param[k] -= lr * grad[k] / (std::sqrt(acc[k]) + eps);
   }
 }

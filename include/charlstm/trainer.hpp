@@ -1,17 +1,197 @@
-// charlstm/trainer.hpp: one epoch of the book's model.fit over windows: shuffle, cut into
-// batches of B windows (the last one smaller), one train_step each.  Reports progress through a
-// callback and never prints.  Not the command-line tool: no files, no flags.
+// charlstm/trainer.hpp: training on batches of windows, split over threads, and one epoch of the
+// book's model.fit: shuffle, cut into batches of B windows (the last one smaller), one update
+// each.  Reports progress through a callback and never prints.  Not the command-line tool: no
+// files, no flags.
+//
+// Threads split every batch into contiguous slices of windows; each thread runs forward and
+// backward on its slice with its own workspace and gradients; the gradients are then summed in
+// slice order (weighted by slice size) and one RMSprop update is applied.  With the same thread
+// count the result does not depend on scheduling: bit-identical run to run.  A different thread
+// count sums in a different order, so the weights differ in the last bits of float.
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
 #include <functional>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "model.hpp"
 #include "vectorizer.hpp"
 
 namespace charlstm {
+
+// A fixed team of threads for fork-join work: run(fn) calls fn(k) for k = 0..size()-1, k = 0 on
+// the calling thread, and returns when all are done (rethrowing the first exception).
+class thread_team {
+ public:
+  explicit thread_team(index size) : size_(size) {
+    require(size >= 1 && size <= 256, "threads must be in [1, 256], got " + std::to_string(size));
+    for (index k = 1; k < size; ++k) workers_.emplace_back([this, k] { work(k); });
+  }
+  ~thread_team() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    start_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+  thread_team(const thread_team&) = delete;
+  thread_team& operator=(const thread_team&) = delete;
+
+  index size() const { return size_; }
+
+  void run(const std::function<void(index)>& fn) {
+    if (size_ == 1) return fn(0);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = &fn;
+      pending_ = size_ - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    start_.notify_all();
+    std::exception_ptr mine;
+    try {
+      fn(0);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    fn_ = nullptr;
+    if (mine) std::rethrow_exception(mine);
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  index size_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable start_, done_;
+  const std::function<void(index)>* fn_ = nullptr;
+  std::uint64_t generation_ = 0;
+  index pending_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+
+  void work(index k) {
+    std::uint64_t seen = 0;
+    while (true) {
+      const std::function<void(index)>* fn;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        fn = fn_;
+      }
+      std::exception_ptr failure;
+      try {
+        (*fn)(k);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (failure && !error_) error_ = failure;
+        if (--pending_ == 0) done_.notify_one();
+      }
+    }
+  }
+};
+
+// Trains a model on time-major batches (see gather_batch), split over `threads` threads.
+//   batch_trainer<float> trainer(m, 2);   float loss = trainer.train_step(ids, targets, T, B);
+template <class S>
+class batch_trainer {
+ public:
+  batch_trainer(model<S>& m, index threads) : model_(m), team_(threads) {
+    for (index k = 0; k < threads; ++k) {
+      workspaces_.emplace_back();
+      grads_.emplace_back(m.vocab_size(), m.hidden_size());
+    }
+    slice_ids_.resize(static_cast<std::size_t>(threads));
+    losses_.resize(static_cast<std::size_t>(threads));
+  }
+
+  index threads() const { return team_.size(); }
+  model<S>& trained_model() { return model_; }
+
+  // Forward, backward and one RMSprop update on B windows; returns the mean loss before it.
+  // With one thread this is exactly model::train_step.
+  S train_step(const token_id* ids, const token_id* targets, index T, index B) {
+    if (team_.size() == 1) return model_.train_step(ids, targets, T, B);
+    const S loss = run_slices(ids, targets, T, B, /*backward=*/true);
+    // Sum the slices' gradients in slice order and update, each thread on its own chunk of the
+    // parameter buffer.
+    const index n = model_.params.size(), threads = team_.size();
+    team_.run([&](index k) {
+      const index begin = padded_size(n * k / threads), end = std::min(n, padded_size(n * (k + 1) / threads));
+      if (begin >= end) return;
+      S* sum = model_.grads.data.data();
+      for (index i = begin; i < end; ++i) sum[i] = S(0);
+      for (index part = 0; part < threads; ++part) {
+        const S weight = static_cast<S>(slice_size(part, B)) / static_cast<S>(B);
+        if (weight == S(0)) continue;
+        const S* g = grads_[static_cast<std::size_t>(part)].data.data();
+        for (index i = begin; i < end; ++i) sum[i] += weight * g[i];
+      }
+      model_.optimizer.step(model_.params.data.data() + begin, sum + begin,
+                            model_.rms_acc.data.data() + begin, end - begin);
+    });
+    ++model_.steps;
+    return loss;
+  }
+
+  // The mean loss on B windows, without gradients or updates.
+  S loss(const token_id* ids, const token_id* targets, index T, index B) {
+    if (team_.size() == 1) return model_.loss(workspaces_[0], ids, targets, T, B);
+    return run_slices(ids, targets, T, B, /*backward=*/false);
+  }
+
+ private:
+  model<S>& model_;
+  thread_team team_;
+  std::vector<workspace<S>> workspaces_;
+  std::vector<parameters<S>> grads_;
+  std::vector<std::vector<token_id>> slice_ids_;
+  std::vector<S> losses_;
+
+  index slice_begin(index k, index B) const { return B * k / team_.size(); }
+  index slice_size(index k, index B) const { return slice_begin(k + 1, B) - slice_begin(k, B); }
+
+  S run_slices(const token_id* ids, const token_id* targets, index T, index B, bool backward) {
+    team_.run([&](index k) {
+      const auto slot = static_cast<std::size_t>(k);
+      const index b0 = slice_begin(k, B), bs = slice_size(k, B);
+      losses_[slot] = S(0);
+      if (bs == 0) return;
+      std::vector<token_id>& sub = slice_ids_[slot];
+      sub.resize(static_cast<std::size_t>(T * bs));
+      for (index t = 0; t < T; ++t) {
+        std::copy(ids + t * B + b0, ids + t * B + b0 + bs, sub.begin() + t * bs);
+      }
+      workspace<S>& ws = workspaces_[slot];
+      if (backward) {
+        ws.zero_state(model_.hidden_size(), bs);
+        losses_[slot] = model_.forward_backward(ws, grads_[slot], sub.data(), targets + b0, T, bs,
+                                                ws.h0, ws.c0);
+      } else {
+        losses_[slot] = model_.loss(ws, sub.data(), targets + b0, T, bs);
+      }
+    });
+    S loss = 0;
+    for (index k = 0; k < team_.size(); ++k) {
+      loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, B)) / static_cast<S>(B);
+    }
+    return loss;
+  }
+};
 
 // What a progress callback sees after each batch.
 struct epoch_progress {
@@ -29,13 +209,21 @@ void shuffle_indices(std::vector<index>& order, Engine& engine) {
   }
 }
 
-// One epoch over all windows in a random order; returns the mean training loss (the number
-// Keras prints as `loss`).
+// Where an epoch starts and stops, for interrupted and resumed epochs.
+struct epoch_range {
+  index first_batch = 0;   // skip the batches before this one (already trained)
+  index stop_batch = -1;   // stop before this batch; -1 = the end of the epoch
+  double loss_so_far = 0;  // mean loss of the skipped batches, to continue the running mean
+};
+
+// One epoch over all windows in a random order drawn from `engine`; returns the mean training
+// loss (the number Keras prints as `loss`).  `on_batch` may return false to stop early.
 //   std::mt19937_64 engine(seed);
-//   double loss = train_epoch(m, windows, 128, engine, [](const epoch_progress& p) {...});
+//   double loss = train_epoch(trainer, windows, 128, engine, [](const epoch_progress& p) {...});
 template <class S, class Engine>
-double train_epoch(model<S>& m, const window_set& windows, index batch_size, Engine& engine,
-                   const std::function<void(const epoch_progress&)>& on_batch = {}) {
+double train_epoch(batch_trainer<S>& trainer, const window_set& windows, index batch_size,
+                   Engine& engine, const std::function<bool(const epoch_progress&)>& on_batch = {},
+                   const epoch_range& range = {}) {
   require(batch_size > 0, "batch size must be positive, got " + std::to_string(batch_size));
   const index n = windows.size(), T = windows.maxlen;
   std::vector<index> order(static_cast<std::size_t>(n));
@@ -45,17 +233,45 @@ double train_epoch(model<S>& m, const window_set& windows, index batch_size, Eng
   std::vector<token_id> targets(static_cast<std::size_t>(batch_size));
   epoch_progress progress;
   progress.batches_total = (n + batch_size - 1) / batch_size;
-  double loss_sum = 0;
-  for (index start = 0; start < n; start += batch_size) {
-    const index B = std::min(batch_size, n - start);
+  progress.batches_done = std::min(range.first_batch, progress.batches_total);
+  progress.sequences_done = std::min(n, progress.batches_done * batch_size);
+  double loss_sum = range.loss_so_far * static_cast<double>(progress.sequences_done);
+  progress.mean_loss = range.loss_so_far;
+  for (index batch = progress.batches_done; batch < progress.batches_total; ++batch) {
+    if (range.stop_batch >= 0 && batch >= range.stop_batch) break;
+    const index start = batch * batch_size, B = std::min(batch_size, n - start);
     gather_batch(windows, order.data() + start, B, ids.data(), targets.data());
-    loss_sum += static_cast<double>(m.train_step(ids.data(), targets.data(), T, B)) * B;
-    ++progress.batches_done;
+    loss_sum += static_cast<double>(trainer.train_step(ids.data(), targets.data(), T, B)) * B;
+    progress.batches_done = batch + 1;
     progress.sequences_done = start + B;
     progress.mean_loss = loss_sum / static_cast<double>(progress.sequences_done);
-    if (on_batch) on_batch(progress);
+    if (on_batch && !on_batch(progress)) break;
   }
   return progress.mean_loss;
+}
+
+// The same on one thread.
+template <class S, class Engine>
+double train_epoch(model<S>& m, const window_set& windows, index batch_size, Engine& engine) {
+  batch_trainer<S> trainer(m, 1);
+  return train_epoch(trainer, windows, batch_size, engine);
+}
+
+// Mean loss over all windows (the validation loss), in batches, without updates.
+template <class S>
+double evaluate(batch_trainer<S>& trainer, const window_set& windows, index batch_size) {
+  const index n = windows.size(), T = windows.maxlen;
+  require(n > 0, "evaluate: no windows");
+  std::vector<index> which(static_cast<std::size_t>(batch_size));
+  std::vector<token_id> ids(static_cast<std::size_t>(T * batch_size)), targets(static_cast<std::size_t>(batch_size));
+  double sum = 0;
+  for (index start = 0; start < n; start += batch_size) {
+    const index B = std::min(batch_size, n - start);
+    for (index b = 0; b < B; ++b) which[static_cast<std::size_t>(b)] = start + b;
+    gather_batch(windows, which.data(), B, ids.data(), targets.data());
+    sum += static_cast<double>(trainer.loss(ids.data(), targets.data(), T, B)) * B;
+  }
+  return sum / static_cast<double>(n);
 }
 
 }  // namespace charlstm

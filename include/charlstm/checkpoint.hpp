@@ -1,0 +1,330 @@
+// charlstm/checkpoint.hpp: a model, its optimizer state, its vocabulary and any training state
+// in one file, in the safetensors layout so that other tools can read the weights:
+//   8 bytes   little-endian uint64 N, the header's length
+//   N bytes   JSON: {"__metadata__": {string: string}, "<tensor>": {"dtype": "F32",
+//             "shape": [rows, cols], "data_offsets": [begin, end]}, ...}, space-padded to 8
+//   the rest  the tensors' bytes, little-endian, row-major (C order), offsets relative to here
+// Tensor names, shapes and the gate order are documented in docs/checkpoint.md.
+// Saving is atomic: a temporary file in the same directory, flushed and fsynced, then renamed
+// over the target, so an interrupted save never damages the previous checkpoint.  Loading
+// validates every field and every offset before it reads a byte of tensor data.
+// Not a general safetensors library: it reads what it writes (F32 or F64, 1-d or 2-d).
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "corpus.hpp"
+#include "json.hpp"
+#include "model.hpp"
+
+namespace charlstm {
+
+inline constexpr const char* checkpoint_format = "charlstm";
+inline constexpr int checkpoint_version = 1;
+
+// What a checkpoint holds besides the tensors: the vocabulary and string metadata that the
+// caller owns (hyperparameters, counters, RNG state, a sample window...).
+struct checkpoint_info {
+  vocabulary vocab;
+  std::map<std::string, std::string> metadata;
+};
+
+namespace checkpoint_detail {
+
+template <class S>
+const char* dtype_name() {
+  static_assert(std::is_same<S, float>::value || std::is_same<S, double>::value,
+                "checkpoints hold float or double");
+  return std::is_same<S, float>::value ? "F32" : "F64";
+}
+
+inline bool little_endian() {
+  const std::uint16_t probe = 1;
+  unsigned char first;
+  std::memcpy(&first, &probe, 1);
+  return first == 1;
+}
+
+// Every tensor of a model: the parameters, then RMSprop's state under "rmsprop.".
+template <class S>
+std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m) {
+  auto views = m.params.tensors();
+  for (auto v : m.rms_acc.tensors()) {
+    v.name = "rmsprop." + v.name;
+    views.push_back(v);
+  }
+  return views;
+}
+
+// Writes all of `bytes` to fd or throws with errno's text.
+inline void write_all(int fd, const char* bytes, std::size_t size, const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw error("cannot write '" + path + "': " + std::strerror(errno) +
+                  " (is the disk full or the directory read-only?)");
+    }
+    bytes += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+[[noreturn]] inline void invalid(const std::string& source, const std::string& why) {
+  throw error(source + ": not a valid charlstm checkpoint: " + why);
+}
+
+inline std::string directory_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace checkpoint_detail
+
+// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
+// On any error the temp file is removed, `path` is untouched, and charlstm::error is thrown.
+inline void write_file_atomically(const std::string& path, const std::string& bytes) {
+  using checkpoint_detail::write_all;
+  std::string temp = path + ".tmp.XXXXXX";
+  std::vector<char> name(temp.begin(), temp.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    throw error("cannot create a temporary file beside '" + path + "': " + std::strerror(errno) +
+                " (does the directory exist and is it writable?)");
+  }
+  temp = name.data();
+  try {
+    write_all(fd, bytes.data(), bytes.size(), path);
+    if (::fsync(fd) != 0) throw error("cannot flush '" + path + "' to disk: " + std::strerror(errno));
+    ::fchmod(fd, 0644);
+    if (::close(fd) != 0) {
+      ::unlink(temp.c_str());
+      throw error("cannot close '" + path + "': " + std::strerror(errno));
+    }
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(temp.c_str());
+    throw error("cannot rename the temporary file over '" + path + "': " + why);
+  }
+  const int dir = ::open(checkpoint_detail::directory_of(path).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+// The checkpoint of model m with `info` as bytes (the file's whole content).
+template <class S>
+std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
+  require(info.vocab.size() == m.vocab_size(),
+          "save_checkpoint: the vocabulary has " + std::to_string(info.vocab.size()) +
+              " symbols but the model " + std::to_string(m.vocab_size()));
+  require(checkpoint_detail::little_endian(), "checkpoints are written on little-endian machines");
+  std::map<std::string, std::string> meta = info.metadata;
+  meta["format"] = checkpoint_format;
+  meta["format_version"] = std::to_string(checkpoint_version);
+  meta["vocabulary"] = encode_utf8(std::u32string(info.vocab.symbols.begin(), info.vocab.symbols.end()));
+  meta["vocab_size"] = std::to_string(m.vocab_size());
+  meta["hidden_size"] = std::to_string(m.hidden_size());
+  meta["optimizer_steps"] = std::to_string(m.steps);
+
+  std::string header = "{\"__metadata__\":{";
+  bool first = true;
+  for (const auto& kv : meta) {
+    header += (first ? "" : ",") + json_quote(kv.first) + ":" + json_quote(kv.second);
+    first = false;
+  }
+  header += "}";
+  std::string data;
+  for (const auto& t : checkpoint_detail::all_tensors(m)) {
+    // Row-major (C order) as safetensors and PyTorch expect: our storage is column-major.
+    const matrix<S> row_major_as_cols = Eigen::Map<const matrix<S>>(t.data, t.rows, t.cols).transpose();
+    const std::size_t begin = data.size();
+    data.append(reinterpret_cast<const char*>(row_major_as_cols.data()),
+                static_cast<std::size_t>(row_major_as_cols.size()) * sizeof(S));
+    header += "," + json_quote(t.name) + ":{\"dtype\":\"" + checkpoint_detail::dtype_name<S>() +
+              "\",\"shape\":" +
+              (t.cols == 1 ? "[" + std::to_string(t.rows) + "]"
+                           : "[" + std::to_string(t.rows) + "," + std::to_string(t.cols) + "]") +
+              ",\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) +
+              "]}";
+  }
+  header += "}";
+  while (header.size() % 8 != 0) header += ' ';
+  std::string out(8, '\0');
+  std::uint64_t n = header.size();
+  for (int k = 0; k < 8; ++k) out[static_cast<std::size_t>(k)] = static_cast<char>((n >> (8 * k)) & 0xFF);
+  return out + header + data;
+}
+
+// Saves model m (parameters, RMSprop state and step count) with `info`, atomically.
+//   save_checkpoint("model.safetensors", m, {vocab, {{"maxlen", "60"}}});
+template <class S>
+void save_checkpoint(const std::string& path, model<S>& m, const checkpoint_info& info) {
+  write_file_atomically(path, checkpoint_bytes(m, info));
+}
+
+// Parses checkpoint bytes into a model and its info; `source` names it in messages.  Every
+// check happens before any tensor byte is read, and every failure throws charlstm::error.
+template <class S>
+model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info, const std::string& source) {
+  auto fail = [&](const std::string& why) { checkpoint_detail::invalid(source, why); };
+  if (bytes.size() < 8) fail("the file has " + std::to_string(bytes.size()) + " bytes, fewer than the 8-byte header length");
+  std::uint64_t n = 0;
+  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+  if (n > bytes.size() - 8) {
+    fail("the header claims " + std::to_string(n) + " bytes but only " +
+         std::to_string(bytes.size() - 8) + " follow (truncated file?)");
+  }
+  const json_value header = parse_json(bytes.data() + 8, static_cast<std::size_t>(n), source + " header");
+  if (header.type != json_value::kind::object) fail("the header is not a JSON object");
+  const std::size_t data_begin = 8 + static_cast<std::size_t>(n);
+  const std::size_t data_size = bytes.size() - data_begin;
+
+  const json_value* meta = header.find("__metadata__");
+  if (!meta || meta->type != json_value::kind::object) fail("no __metadata__ object");
+  info.metadata.clear();
+  for (const auto& kv : meta->members) {
+    if (kv.second.type != json_value::kind::string) fail("metadata '" + kv.first + "' is not a string");
+    info.metadata[kv.first] = kv.second.text;
+  }
+  auto meta_value = [&](const std::string& key) -> const std::string& {
+    auto it = info.metadata.find(key);
+    if (it == info.metadata.end()) checkpoint_detail::invalid(source, "metadata has no '" + key + "'");
+    return it->second;
+  };
+  if (meta_value("format") != checkpoint_format) fail("metadata format is '" + meta_value("format") + "', not 'charlstm'");
+  if (meta_value("format_version") != std::to_string(checkpoint_version)) {
+    fail("format version " + meta_value("format_version") + " is not " +
+         std::to_string(checkpoint_version) + ": written by another charlstm version");
+  }
+  auto meta_count = [&](const std::string& key) {
+    json_value v;
+    v.type = json_value::kind::number;
+    v.text = meta_value(key);
+    try {
+      return v.as_count("metadata '" + key + "'");
+    } catch (const error& e) {
+      checkpoint_detail::invalid(source, e.what());
+    }
+  };
+  const std::int64_t V = meta_count("vocab_size"), H = meta_count("hidden_size");
+  if (V < 1 || V > 1000000) fail("vocab_size " + std::to_string(V) + " outside [1, 1000000]");
+  if (H < 1 || H > 16384) fail("hidden_size " + std::to_string(H) + " outside [1, 16384]");
+  try {
+    const std::u32string symbols = decode_utf8(meta_value("vocabulary"), "vocabulary");
+    info.vocab = vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
+  } catch (const error& e) {
+    fail(std::string("bad vocabulary: ") + e.what());
+  }
+  if (info.vocab.size() != V) {
+    fail("the vocabulary has " + std::to_string(info.vocab.size()) + " symbols but vocab_size is " +
+         std::to_string(V));
+  }
+
+  model<S> m(V, H, 0);
+  m.steps = meta_count("optimizer_steps");
+  auto tensors = checkpoint_detail::all_tensors(m);
+  std::size_t seen = 0;
+  for (const auto& member : header.members) {
+    if (member.first == "__metadata__") continue;
+    ++seen;
+    bool known = false;
+    for (const auto& t : tensors) known = known || t.name == member.first;
+    if (!known) fail("unexpected tensor '" + member.first + "'");
+  }
+  if (seen != tensors.size()) fail("expected " + std::to_string(tensors.size()) + " tensors, found " + std::to_string(seen));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  for (auto& t : tensors) {
+    const json_value* entry = header.find(t.name);
+    if (!entry || entry->type != json_value::kind::object) fail("missing tensor '" + t.name + "'");
+    const std::string where = "tensor '" + t.name + "'";
+    const json_value* dtype = entry->find("dtype");
+    const json_value* shape = entry->find("shape");
+    const json_value* offsets = entry->find("data_offsets");
+    if (!dtype || dtype->type != json_value::kind::string) fail(where + " has no dtype");
+    if (dtype->text != checkpoint_detail::dtype_name<S>()) {
+      fail(where + " has dtype " + dtype->text + ", expected " + checkpoint_detail::dtype_name<S>());
+    }
+    if (!shape || shape->type != json_value::kind::array) fail(where + " has no shape");
+    std::vector<std::int64_t> dims;
+    for (const auto& d : shape->items) {
+      try {
+        dims.push_back(d.as_count(where + " shape"));
+      } catch (const error& e) {
+        fail(e.what());
+      }
+    }
+    const std::vector<std::int64_t> expected_dims =
+        t.cols == 1 ? std::vector<std::int64_t>{t.rows} : std::vector<std::int64_t>{t.rows, t.cols};
+    if (dims != expected_dims) {
+      auto text = [](const std::vector<std::int64_t>& v) {
+        std::string s = "[";
+        for (std::size_t k = 0; k < v.size(); ++k) s += (k ? ", " : "") + std::to_string(v[k]);
+        return s + "]";
+      };
+      fail(where + " has shape " + text(dims) + ", expected " + text(expected_dims) +
+           " for vocabulary " + std::to_string(V) + " and hidden size " + std::to_string(H));
+    }
+    if (!offsets || offsets->type != json_value::kind::array || offsets->items.size() != 2) {
+      fail(where + " has no [begin, end] data_offsets");
+    }
+    std::uint64_t begin = 0, end = 0;
+    try {
+      begin = static_cast<std::uint64_t>(offsets->items[0].as_count(where + " offset"));
+      end = static_cast<std::uint64_t>(offsets->items[1].as_count(where + " offset"));
+    } catch (const error& e) {
+      fail(e.what());
+    }
+    const std::uint64_t expected_bytes = static_cast<std::uint64_t>(t.rows * t.cols) * sizeof(S);
+    if (end < begin || end - begin != expected_bytes) {
+      fail(where + " spans " + std::to_string(begin) + ".." + std::to_string(end) + ", expected " +
+           std::to_string(expected_bytes) + " bytes");
+    }
+    if (end > data_size) {
+      fail(where + " ends at byte " + std::to_string(end) + " of a " + std::to_string(data_size) +
+           "-byte data section (truncated file?)");
+    }
+    for (const auto& r : ranges) {
+      if (begin < r.second && r.first < end) fail(where + " overlaps another tensor");
+    }
+    ranges.emplace_back(begin, end);
+    matrix<S> row_major_as_cols(t.cols, t.rows);
+    std::memcpy(row_major_as_cols.data(), bytes.data() + data_begin + begin, static_cast<std::size_t>(expected_bytes));
+    Eigen::Map<matrix<S>>(t.data, t.rows, t.cols) = row_major_as_cols.transpose();
+    if (!Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).allFinite()) fail(where + " holds NaN or infinite values");
+  }
+  return m;
+}
+
+// Loads a checkpoint written by save_checkpoint.
+//   checkpoint_info info;  model<float> m = load_checkpoint<float>("model.safetensors", info);
+template <class S>
+model<S> load_checkpoint(const std::string& path, checkpoint_info& info) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw error("cannot open checkpoint '" + path + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw error("checkpoint '" + path + "' is a directory, not a file");
+  return parse_checkpoint<S>(read_file_bytes(path), info, path);
+}
+
+}  // namespace charlstm

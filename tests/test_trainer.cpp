@@ -1,0 +1,108 @@
+// Data-parallel training: deterministic for a thread count, and equal to one thread up to float
+// summation order.
+#include <catch2/catch.hpp>
+#include <charlstm/trainer.hpp>
+
+#include <atomic>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+#include "support/check.hpp"
+
+using charlstm::token_id;
+using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
+
+namespace {
+
+std::vector<token_id> random_corpus(isize n, isize vocab, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::vector<token_id> ids(static_cast<std::size_t>(n));
+  for (token_id& id : ids) id = static_cast<token_id>(engine() % static_cast<std::uint64_t>(vocab));
+  return ids;
+}
+
+// Two epochs of 13-window batches (the last batch smaller) on `threads` threads.
+template <class S>
+charlstm::model<S> train(isize threads, const charlstm::window_set& windows, isize V) {
+  charlstm::model<S> m(V, 24, 3);
+  charlstm::batch_trainer<S> trainer(m, threads);
+  std::mt19937_64 engine(11);
+  for (int epoch = 0; epoch < 2; ++epoch) charlstm::train_epoch(trainer, windows, 13, engine);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("The thread team runs every index once and forwards exceptions", "[trainer]") {
+  charlstm::thread_team team(3);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<std::atomic<int>> hits(3);
+    team.run([&](isize k) { ++hits[static_cast<std::size_t>(k)]; });
+    for (auto& h : hits) CHECK(h == 1);
+  }
+  CHECK_THROWS_WITH(team.run([](isize k) {
+                      if (k == 2) throw std::runtime_error("from thread 2");
+                    }),
+                    "from thread 2");
+  std::atomic<int> after{0};
+  team.run([&](isize) { ++after; });
+  CHECK(after == 3);
+}
+
+TEST_CASE("Training on threads is deterministic and matches one thread", "[trainer]") {
+  const isize V = 11;
+  const auto corpus = random_corpus(400, V, 5);
+  const auto windows = charlstm::make_windows(corpus, 12, 3);  // 130 windows
+  const auto one = train<double>(1, windows, V);
+  const auto two_a = train<double>(2, windows, V), two_b = train<double>(2, windows, V);
+  const auto three = train<double>(3, windows, V);
+  CHECK(two_a.params.data == two_b.params.data);  // bit-identical
+  CHECK(two_a.rms_acc.data == two_b.rms_acc.data);
+  // In double the summation order changes only the last bits.
+  const auto c2 = test_support::compare(two_a.params.data.data(), one.params.data.data(),
+                                        static_cast<long>(one.params.size()));
+  const auto c3 = test_support::compare(three.params.data.data(), one.params.data.data(),
+                                        static_cast<long>(one.params.size()));
+  INFO(c2.describe("2 threads vs 1") << "; " << c3.describe("3 threads vs 1"));
+  CHECK(c2.error < 1e-9);
+  CHECK(c3.error < 1e-9);
+  CHECK(two_a.steps == 2 * 10);  // ceil(130 / 13) batches per epoch
+}
+
+TEST_CASE("One thread is exactly model::train_step", "[trainer]") {
+  const isize V = 7;
+  const auto corpus = random_corpus(200, V, 6);
+  const auto windows = charlstm::make_windows(corpus, 8, 2);
+  charlstm::model<float> a(V, 16, 1), b(V, 16, 1);
+  charlstm::batch_trainer<float> trainer(a, 1);
+  std::vector<isize> which(10);
+  std::iota(which.begin(), which.end(), 0);
+  std::vector<token_id> ids(8 * 10), targets(10);
+  charlstm::gather_batch(windows, which.data(), 10, ids.data(), targets.data());
+  for (int step = 0; step < 3; ++step) {
+    CHECK(trainer.train_step(ids.data(), targets.data(), 8, 10) ==
+          b.train_step(ids.data(), targets.data(), 8, 10));
+  }
+  CHECK(a.params.data == b.params.data);
+}
+
+TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {
+  const isize V = 9;
+  const auto corpus = random_corpus(300, V, 7);
+  const auto windows = charlstm::make_windows(corpus, 10, 2);  // 145 windows, 12 batches of 13
+  charlstm::model<float> whole(V, 16, 2), parts(V, 16, 2);
+  {
+    charlstm::batch_trainer<float> trainer(whole, 2);
+    std::mt19937_64 engine(4);
+    charlstm::train_epoch(trainer, windows, 13, engine);
+  }
+  charlstm::batch_trainer<float> trainer(parts, 2);
+  std::mt19937_64 engine(4);
+  const std::mt19937_64 at_epoch_start = engine;
+  const double first = charlstm::train_epoch(trainer, windows, 13, engine, {}, {0, 5, 0.0});
+  engine = at_epoch_start;  // the same shuffle, skipping the 5 batches done
+  charlstm::train_epoch(trainer, windows, 13, engine, {}, {5, -1, first});
+  CHECK(parts.params.data == whole.params.data);
+  CHECK(parts.steps == whole.steps);
+}
