@@ -1,11 +1,13 @@
 // charlstm/charlstm.hpp: the whole library.  Only includes.
 #pragma once
 
+#include "checkpoint.hpp"
 #include "config.hpp"
 #include "corpus.hpp"
 #include "dense.hpp"
 #include "error.hpp"
 #include "generate.hpp"
+#include "json.hpp"
 #include "loss.hpp"
 #include "lstm.hpp"
 #include "model.hpp"

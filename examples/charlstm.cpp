@@ -1,0 +1,613 @@
+// charlstm: the command-line tool.  Train the book's model on any text, resume, generate,
+// evaluate, and print a corpus's statistics.  `charlstm --help` and `charlstm CMD --help` list
+// the flags; docs/cli.md explains them.  All library errors arrive as charlstm::error and end
+// here as one line on stderr and a non-zero exit.
+#include <CLI/CLI.hpp>
+#include <charlstm/charlstm.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using charlstm::index;
+using charlstm::require;
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// ---- Corpora by name ---------------------------------------------------------------------
+
+struct named_corpus {
+  const char* name;
+  const char* file;
+  const char* url;
+  const char* sha256;
+};
+
+const named_corpus known_corpora[] = {
+    {"nietzsche", "nietzsche.txt", "https://s3.amazonaws.com/text-datasets/nietzsche.txt",
+     "8f140bcac6986db4b7930f9573ec18a74e10ad6084e31a13303cc654025ec33b"},
+    {"tinyshakespeare", "tinyshakespeare.txt",
+     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"},
+    {"moes_tavern", "moes_tavern_lines.txt",
+     "https://raw.githubusercontent.com/udacity/deep-learning/master/tv-script-generation/data/"
+     "simpsons/moes_tavern_lines.txt",
+     "44eaf379f2368165d52d395329d0c639ef1a0036d5b7e2c0f0d3acfd657d7ed4"},
+};
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+std::string cache_directory() {
+  if (const char* dir = std::getenv("CHARLSTM_DATA"); dir && *dir) return dir;
+  const char* home = std::getenv("HOME");
+  require(home && *home, "neither CHARLSTM_DATA nor HOME is set: set CHARLSTM_DATA to a directory for corpora");
+  return std::string(home) + "/.cache/charlstm";
+}
+
+std::string sha256_of(const std::string& path) {
+  FILE* pipe = ::popen(("sha256sum " + shell_quote(path)).c_str(), "r");
+  require(pipe != nullptr, "cannot run sha256sum");
+  char buf[65] = {0};
+  const std::size_t n = std::fread(buf, 1, 64, pipe);
+  ::pclose(pipe);
+  return std::string(buf, n);
+}
+
+// A path as given, or a corpus name resolved to ../shared/data, the cache, or a download.
+std::string resolve_corpus(const std::string& arg) {
+  const named_corpus* known = nullptr;
+  for (const auto& c : known_corpora) {
+    if (arg == c.name) known = &c;
+  }
+  if (!known) {
+    require(file_exists(arg), "corpus '" + arg + "' is neither a readable file nor a known name " +
+                                  "(nietzsche, tinyshakespeare, moes_tavern)");
+    return arg;
+  }
+  for (const char* dir : {"../shared/data", CHARLSTM_DATA_DIR}) {
+    if (file_exists(std::string(dir) + "/" + known->file)) return std::string(dir) + "/" + known->file;
+  }
+  const std::string dir = cache_directory(), target = dir + "/" + known->file;
+  if (file_exists(target)) return target;
+  std::cerr << "downloading " << known->name << " from " << known->url << " into " << dir << "\n";
+  require(std::system(("mkdir -p " + shell_quote(dir)).c_str()) == 0, "cannot create " + dir);
+  const std::string temp = target + ".download";
+  const int rc = std::system(("curl -fsSL --retry 2 -o " + shell_quote(temp) + " " + known->url).c_str());
+  if (rc != 0) {
+    std::remove(temp.c_str());
+    throw charlstm::error("download of " + std::string(known->url) + " failed (curl exit " +
+                          std::to_string(rc) + "): check the network, or pass the file's path");
+  }
+  const std::string sum = sha256_of(temp);
+  if (sum != known->sha256) {
+    std::remove(temp.c_str());
+    throw charlstm::error("downloaded " + std::string(known->name) + " has SHA-256 " + sum +
+                          ", expected " + known->sha256 + ": the file was not kept");
+  }
+  require(std::rename(temp.c_str(), target.c_str()) == 0, "cannot move the download to " + target);
+  return target;
+}
+
+// ---- Text helpers ------------------------------------------------------------------------
+
+// Encodes text with the vocabulary; unknown characters are an error that lists them, or are
+// dropped when `drop` is set.
+std::vector<charlstm::token_id> encode_checked(const charlstm::vocabulary& vocab,
+                                               const std::u32string& text, bool drop,
+                                               const std::string& what) {
+  std::set<char32_t> unknown;
+  std::u32string kept;
+  for (char32_t c : text) {
+    if (vocab.contains(c)) {
+      kept += c;
+    } else {
+      unknown.insert(c);
+    }
+  }
+  if (!unknown.empty() && !drop) {
+    std::string list;
+    for (char32_t c : unknown) list += (list.empty() ? "" : ", ") + charlstm::describe_code_point(c);
+    throw charlstm::error(what + " has " + std::to_string(unknown.size()) +
+                          " character(s) outside the model's vocabulary: " + list +
+                          "; remove them or pass --drop-unknown");
+  }
+  return vocab.encode(kept);
+}
+
+std::vector<double> parse_temperatures(const std::string& list) {
+  std::vector<double> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const double t = std::strtod(item.c_str(), &end);
+    require(!item.empty() && end && *end == '\0', "--temperatures: '" + item + "' is not a number");
+    charlstm::require_temperature(t);
+    out.push_back(t);
+  }
+  require(!out.empty(), "--temperatures: give at least one value, e.g. 0.2,0.5,1.0,1.2");
+  return out;
+}
+
+std::string format_number(double v, int precision = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(seconds);
+  if (s < 60) return std::to_string(s) + "s";
+  char buf[32];
+  if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  }
+  return buf;
+}
+
+// ---- Progress ------------------------------------------------------------------------------
+
+// Keras's progress bar on a terminal; on anything else, one line when the epoch ends.
+class progress_bar {
+ public:
+  explicit progress_bar(bool terminal) : terminal_(terminal) {}
+
+  void update(const charlstm::epoch_progress& p, index first_batch) {
+    if (!terminal_) return;
+    const double now = seconds_since(start_);
+    if (now - last_draw_ < 0.1 && p.batches_done != p.batches_total) return;
+    last_draw_ = now;
+    const double per_batch = now / static_cast<double>(std::max<index>(1, p.batches_done - first_batch));
+    const double eta = per_batch * static_cast<double>(p.batches_total - p.batches_done);
+    std::printf("\r%s - ETA: %s - loss: %.4f   ", bar(p).c_str(), format_duration(eta).c_str(), p.mean_loss);
+    std::fflush(stdout);
+  }
+
+  void finish(const charlstm::epoch_progress& p, index first_batch) {
+    const double total = seconds_since(start_);
+    const double ms = 1000 * total / static_cast<double>(std::max<index>(1, p.batches_done - first_batch));
+    std::printf("%s%s - %s %.0fms/step - loss: %.4f\n", terminal_ ? "\r" : "", bar(p).c_str(),
+                format_duration(total).c_str(), ms, p.mean_loss);
+    std::fflush(stdout);
+  }
+
+ private:
+  bool terminal_;
+  clock_type::time_point start_ = clock_type::now();
+  double last_draw_ = -1;
+
+  static std::string bar(const charlstm::epoch_progress& p) {
+    const int width = 30;
+    const int filled = p.batches_total ? static_cast<int>(width * p.batches_done / p.batches_total) : width;
+    std::string b(static_cast<std::size_t>(width), '.');
+    for (int k = 0; k < filled; ++k) b[static_cast<std::size_t>(k)] = '=';
+    if (filled < width) b[static_cast<std::size_t>(filled)] = '>';
+    const std::string total = std::to_string(p.batches_total);
+    std::string done = std::to_string(p.batches_done);
+    done.insert(0, total.size() - std::min(total.size(), done.size()), ' ');
+    return done + "/" + total + " [" + b + "]";
+  }
+};
+
+// Ctrl-C: the first finishes the current step and saves; the second exits at once.
+std::atomic<bool> interrupted{false};
+extern "C" void on_sigint(int) {
+  interrupted = true;
+  std::signal(SIGINT, SIG_DFL);
+}
+
+// ---- train ---------------------------------------------------------------------------------
+
+struct train_options {
+  std::string corpus, out, resume, temperatures = "0.2,0.5,1.0,1.2";
+  long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
+  long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
+  long sample_length = 400;
+  double lr = 0.01, val_fraction = 0.1;
+  bool lowercase = true;
+  unsigned long long seed = 1;
+};
+
+// The checkpoint's metadata for `o` and the training position.
+std::map<std::string, std::string> training_metadata(const train_options& o, long epoch,
+                                                     index epoch_batch, double epoch_loss,
+                                                     const std::mt19937_64& engine,
+                                                     const std::u32string& sample_window) {
+  std::ostringstream rng;
+  rng << engine;
+  return {{"corpus", o.corpus},
+          {"maxlen", std::to_string(o.maxlen)},
+          {"step", std::to_string(o.step)},
+          {"batch", std::to_string(o.batch)},
+          {"lr", format_number(o.lr, 17)},
+          {"lowercase", o.lowercase ? "1" : "0"},
+          {"val_fraction", format_number(o.val_fraction, 17)},
+          {"seed", std::to_string(o.seed)},
+          {"epoch", std::to_string(epoch)},
+          {"epoch_batch", std::to_string(epoch_batch)},
+          {"epoch_loss", format_number(epoch_loss, 17)},
+          {"rng", rng.str()},
+          {"sample_window", charlstm::encode_utf8(sample_window)}};
+}
+
+const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key) {
+  auto it = info.metadata.find(key);
+  require(it != info.metadata.end(), "checkpoint metadata has no '" + key + "' (not written by `charlstm train`?)");
+  return it->second;
+}
+
+long meta_long(const charlstm::checkpoint_info& info, const std::string& key) {
+  const std::string& v = meta_at(info, key);
+  char* end = nullptr;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  require(!v.empty() && *end == '\0', "checkpoint metadata '" + key + "' is not an integer: '" + v + "'");
+  return static_cast<long>(x);
+}
+
+double meta_double(const charlstm::checkpoint_info& info, const std::string& key) {
+  const std::string& v = meta_at(info, key);
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  require(!v.empty() && *end == '\0' && std::isfinite(x), "checkpoint metadata '" + key + "' is not a number: '" + v + "'");
+  return x;
+}
+
+void validate(const train_options& o) {
+  require(o.epochs >= 1, "--epochs must be at least 1, got " + std::to_string(o.epochs));
+  require(o.max_steps == -1 || o.max_steps >= 1, "--max-steps must be at least 1");
+  require(o.maxlen >= 1 && o.maxlen <= 100000, "--maxlen must be in [1, 100000], got " + std::to_string(o.maxlen));
+  require(o.step >= 1, "--step must be at least 1, got " + std::to_string(o.step));
+  require(o.hidden >= 1 && o.hidden <= 16384, "--hidden must be in [1, 16384], got " + std::to_string(o.hidden));
+  require(o.batch >= 1 && o.batch <= 1000000, "--batch must be in [1, 1000000], got " + std::to_string(o.batch));
+  require(std::isfinite(o.lr) && o.lr > 0 && o.lr < 1e6, "--lr must be a positive finite number, got " + format_number(o.lr, 6));
+  require(std::isfinite(o.val_fraction) && o.val_fraction >= 0 && o.val_fraction < 1,
+          "--val-fraction must be in [0, 1), got " + format_number(o.val_fraction, 6));
+  require(o.threads >= 1 && o.threads <= 256, "--threads must be in [1, 256], got " + std::to_string(o.threads));
+  require(o.sample_length >= 0, "--sample-length must be >= 0");
+  parse_temperatures(o.temperatures);
+}
+
+int train(train_options o, const CLI::App& cmd) {
+  charlstm::checkpoint_info resumed;
+  std::unique_ptr<charlstm::model<float>> model;
+  if (!o.resume.empty()) {
+    model = std::make_unique<charlstm::model<float>>(charlstm::load_checkpoint<float>(o.resume, resumed));
+    // The checkpoint's hyperparameters win; an explicit flag that disagrees is an error.
+    auto adopt_long = [&](const char* flag, const char* key, long& value) {
+      const long stored = meta_long(resumed, key);
+      require(cmd.count(flag) == 0 || value == stored, std::string(flag) + " " + std::to_string(value) +
+                                                          " differs from the checkpoint's " + std::to_string(stored));
+      value = stored;
+    };
+    adopt_long("--maxlen", "maxlen", o.maxlen);
+    adopt_long("--step", "step", o.step);
+    adopt_long("--batch", "batch", o.batch);
+    long hidden = o.hidden;
+    o.hidden = static_cast<long>(model->hidden_size());
+    require(cmd.count("--hidden") == 0 || hidden == o.hidden, "--hidden differs from the checkpoint's " + std::to_string(o.hidden));
+    if (cmd.count("--lr") == 0) o.lr = meta_double(resumed, "lr");
+    if (cmd.count("--val-fraction") == 0) o.val_fraction = meta_double(resumed, "val_fraction");
+    o.lowercase = meta_at(resumed, "lowercase") == "1";
+    o.seed = static_cast<unsigned long long>(meta_long(resumed, "seed"));
+    if (o.corpus.empty()) o.corpus = meta_at(resumed, "corpus");
+    if (o.out.empty()) o.out = o.resume;
+  }
+  require(!o.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
+  require(!o.out.empty(), "train: give --out MODEL, the checkpoint to write");
+  validate(o);
+  const std::vector<double> temperatures = parse_temperatures(o.temperatures);
+
+  const std::string path = resolve_corpus(o.corpus);
+  const std::u32string text = charlstm::load_text(path, o.lowercase);
+  const charlstm::vocabulary vocab = model ? resumed.vocab : charlstm::vocabulary(text);
+  const std::vector<charlstm::token_id> ids = encode_checked(vocab, text, false, "corpus " + path);
+  const auto n_train = static_cast<index>(static_cast<double>(ids.size()) * (1 - o.val_fraction));
+  const std::vector<charlstm::token_id> train_ids(ids.begin(), ids.begin() + n_train);
+  const std::vector<charlstm::token_id> val_ids(ids.begin() + n_train, ids.end());
+  const charlstm::window_set train_windows = charlstm::make_windows(train_ids, o.maxlen, o.step);
+  charlstm::window_set val_windows{val_ids.data(), static_cast<index>(val_ids.size()), o.maxlen, o.step};
+  require(o.val_fraction == 0 || val_windows.size() > 0,
+          "the validation part (" + std::to_string(val_ids.size()) + " characters) is shorter than maxlen + 1: " +
+              "raise --val-fraction, lower --maxlen, or pass --val-fraction 0");
+
+  if (!model) {
+    model = std::make_unique<charlstm::model<float>>(vocab.size(), o.hidden, o.seed);
+  }
+  model->optimizer.lr = o.lr;
+  charlstm::batch_trainer<float> trainer(*model, o.threads);
+  std::mt19937_64 engine(o.seed);
+  long first_epoch = 1;
+  charlstm::epoch_range range;
+  if (!o.resume.empty()) {
+    std::istringstream rng(meta_at(resumed, "rng"));
+    rng >> engine;
+    require(!rng.fail(), "checkpoint metadata 'rng' is not a random engine state");
+    first_epoch = meta_long(resumed, "epoch") + 1;
+    range.first_batch = meta_long(resumed, "epoch_batch");
+    range.loss_so_far = meta_double(resumed, "epoch_loss");
+  }
+  std::printf("corpus %s: %zu characters, %ld symbols; %ld training windows, %ld validation windows\n",
+              path.c_str(), text.size(), static_cast<long>(vocab.size()), static_cast<long>(train_windows.size()),
+              static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
+  if (first_epoch > o.epochs) {
+    std::printf("the checkpoint has trained %ld epoch(s) already; pass --epochs above that to continue\n", first_epoch - 1);
+    return 0;
+  }
+
+  const bool terminal = ::isatty(STDOUT_FILENO);
+  std::signal(SIGINT, on_sigint);
+  for (long epoch = first_epoch; epoch <= o.epochs; ++epoch) {
+    std::printf("Epoch %ld/%ld\n", epoch, o.epochs);
+    const std::mt19937_64 engine_at_start = engine;
+    progress_bar bar(terminal);
+    charlstm::epoch_progress last;
+    last.batches_total = (train_windows.size() + o.batch - 1) / o.batch;
+    last.batches_done = range.first_batch;
+    const index first_batch = range.first_batch;
+    bool stopped = false;
+    const double loss = charlstm::train_epoch(
+        trainer, train_windows, o.batch, engine,
+        [&](const charlstm::epoch_progress& p) {
+          last = p;
+          bar.update(p, first_batch);
+          stopped = interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
+          return !stopped;
+        },
+        range);
+    last.mean_loss = loss;
+    bar.finish(last, first_batch);
+    range = {};
+    const bool partial = last.batches_done < last.batches_total;
+    std::printf("loss: %.4f (%.4f bits/char)", loss, loss / std::log(2.0));
+    if (o.val_fraction > 0) {
+      const double val = charlstm::evaluate(trainer, val_windows, o.batch);
+      std::printf(" - val_loss: %.4f (%.4f bits/char)", val, val / std::log(2.0));
+    }
+    std::printf("\n");
+
+    std::mt19937_64 sampler(o.seed * 1000003ULL + static_cast<unsigned long long>(epoch));
+    const auto start = static_cast<std::size_t>(charlstm::uniform01(sampler) *
+                                                static_cast<double>(train_ids.size() - static_cast<std::size_t>(o.maxlen)));
+    const std::u32string seed_text = vocab.decode(std::vector<charlstm::token_id>(
+        train_ids.begin() + static_cast<long>(start), train_ids.begin() + static_cast<long>(start) + o.maxlen));
+    charlstm::save_checkpoint(o.out, *model,
+                              {vocab, training_metadata(o, partial ? epoch - 1 : epoch,
+                                                        partial ? last.batches_done : 0,
+                                                        partial ? loss : 0.0,
+                                                        partial ? engine_at_start : engine, seed_text)});
+    if (partial) {
+      std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n", o.out.c_str(),
+                  epoch, static_cast<long>(last.batches_done), static_cast<long>(last.batches_total),
+                  static_cast<long long>(model->steps));
+    } else {
+      std::printf("saved %s (epoch %ld, %lld steps in all)\n", o.out.c_str(), epoch,
+                  static_cast<long long>(model->steps));
+    }
+    if (interrupted) {
+      std::fprintf(stderr, "interrupted: the checkpoint %s holds every finished step; continue with\n"
+                           "  charlstm train --resume %s --epochs %ld\n", o.out.c_str(), o.out.c_str(), o.epochs);
+      return 130;
+    }
+    if (o.sample_length > 0) {
+      std::printf("--- Generating with seed: \"%s\"\n", charlstm::encode_utf8(seed_text).c_str());
+      for (double t : temperatures) {
+        std::printf("------ temperature: %g\n%s", t, charlstm::encode_utf8(seed_text).c_str());
+        std::fflush(stdout);
+        charlstm::generate_window(*model, vocab, seed_text, o.sample_length, t, sampler, [](char32_t c) {
+          std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
+        });
+        std::printf("\n");
+      }
+    }
+    std::fflush(stdout);
+    if (stopped) break;
+  }
+  return 0;
+}
+
+// ---- generate, eval, stats -----------------------------------------------------------------
+
+struct generate_options {
+  std::string model, prime;
+  long length = 400;
+  double temperature = 1.0;
+  unsigned long long seed = 1;
+  bool window = false, drop_unknown = false;
+};
+
+int generate(const generate_options& o) {
+  require(o.length >= 0, "--length must be >= 0");
+  charlstm::require_temperature(o.temperature);
+  charlstm::checkpoint_info info;
+  charlstm::model<float> model = charlstm::load_checkpoint<float>(o.model, info);
+  const bool lower = meta_at(info, "lowercase") == "1";
+  std::u32string prime = o.prime.empty() ? charlstm::decode_utf8(meta_at(info, "sample_window"), "sample_window")
+                                         : charlstm::decode_utf8(o.prime, "--prime");
+  if (lower) prime = charlstm::lowercase(prime);
+  prime = info.vocab.decode(encode_checked(info.vocab, prime, o.drop_unknown, "--prime"));
+  require(!prime.empty(), "the prime text is empty (after dropping unknown characters)");
+  if (o.window) {
+    const auto maxlen = static_cast<std::size_t>(meta_long(info, "maxlen"));
+    if (prime.size() > maxlen) prime = prime.substr(prime.size() - maxlen);
+  }
+  std::fputs(charlstm::encode_utf8(prime).c_str(), stdout);
+  std::mt19937_64 engine(o.seed);
+  const auto emit = [](char32_t c) { std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout); };
+  const auto start = clock_type::now();
+  if (o.window) {
+    charlstm::generate_window(model, info.vocab, prime, o.length, o.temperature, engine, emit);
+  } else {
+    charlstm::generate_stateful(model, info.vocab, prime, o.length, o.temperature, engine, emit);
+  }
+  const double elapsed = seconds_since(start);
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "generated %ld characters (%s) in %.3fs: %.0f characters/s\n", o.length,
+               o.window ? "window" : "stateful", elapsed, static_cast<double>(o.length) / std::max(elapsed, 1e-9));
+  return 0;
+}
+
+int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown, long threads) {
+  charlstm::checkpoint_info info;
+  charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
+  const std::string path = resolve_corpus(corpus);
+  const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
+  const std::vector<charlstm::token_id> ids = encode_checked(info.vocab, text, drop_unknown, "corpus " + path);
+  const charlstm::window_set windows = charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
+  charlstm::batch_trainer<float> trainer(model, threads);
+  const double loss = charlstm::evaluate(trainer, windows, meta_long(info, "batch"));
+  std::printf("%s: %ld windows, loss %.4f nats/char, %.4f bits/char\n", path.c_str(),
+              static_cast<long>(windows.size()), loss, loss / std::log(2.0));
+  return 0;
+}
+
+// Python's str.split() on whitespace, for the Simpsons statistics.
+std::vector<std::u32string> split_words(const std::u32string& s) {
+  std::vector<std::u32string> words;
+  std::u32string word;
+  for (char32_t c : s) {
+    const bool space = c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 ||
+                       c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+                       c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+    if (space) {
+      if (!word.empty()) words.push_back(word), word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(word);
+  return words;
+}
+
+std::vector<std::u32string> split_on(const std::u32string& s, const std::u32string& sep) {
+  std::vector<std::u32string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = s.find(sep, start);
+    parts.push_back(s.substr(start, at - start));
+    if (at == std::u32string::npos) return parts;
+    start = at + sep.size();
+  }
+}
+
+int stats(const std::string& corpus) {
+  const std::string path = resolve_corpus(corpus);
+  const std::u32string text = charlstm::load_text(path, false);
+  const auto words = split_words(text);
+  std::set<std::u32string> unique(words.begin(), words.end());
+  const auto scenes = split_on(text, U"\n\n");
+  double lines_per_scene = 0;
+  std::vector<std::u32string> lines;
+  for (const auto& scene : scenes) {
+    lines_per_scene += static_cast<double>(std::count(scene.begin(), scene.end(), U'\n'));
+    for (auto& line : split_on(scene, U"\n")) lines.push_back(line);
+  }
+  double words_per_line = 0;
+  for (const auto& line : lines) words_per_line += static_cast<double>(split_words(line).size());
+  std::printf("Dataset stats for %s\n", path.c_str());
+  std::printf("Length: %zu characters, %ld unique (%ld lowercased)\n", text.size(),
+              static_cast<long>(charlstm::vocabulary(text).size()),
+              static_cast<long>(charlstm::vocabulary(charlstm::lowercase(text)).size()));
+  std::printf("Roughly the number of unique words: %zu\n", unique.size());
+  std::printf("Number of scenes: %zu\n", scenes.size());
+  std::printf("Average number of lines in each scene: %.4f\n", lines_per_scene / static_cast<double>(scenes.size()));
+  std::printf("Number of lines: %zu\n", lines.size());
+  std::printf("Average number of words in each line: %.4f\n", words_per_line / static_cast<double>(lines.size()));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"charlstm: train character-level LSTM language models and generate text"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", charlstm::version_string);
+
+  train_options t;
+  CLI::App* train_cmd = app.add_subcommand("train", "train a model (the book's defaults), writing a checkpoint after every epoch");
+  train_cmd->add_option("--corpus", t.corpus, "text file, or nietzsche | tinyshakespeare | moes_tavern");
+  train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
+  train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();
+  train_cmd->add_option("--max-steps", t.max_steps, "stop after this many optimizer steps in all");
+  train_cmd->add_option("--maxlen", t.maxlen, "window length")->capture_default_str();
+  train_cmd->add_option("--step", t.step, "characters between window starts")->capture_default_str();
+  train_cmd->add_option("--hidden", t.hidden, "LSTM units")->capture_default_str();
+  train_cmd->add_option("--batch", t.batch, "windows per batch")->capture_default_str();
+  train_cmd->add_option("--lr", t.lr, "RMSprop learning rate")->capture_default_str();
+  train_cmd->add_flag("--lowercase,!--no-lowercase", t.lowercase, "lowercase the corpus (default on, as the book)");
+  train_cmd->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")->capture_default_str();
+  train_cmd->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")->capture_default_str();
+  train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")->capture_default_str();
+  train_cmd->add_option("--sample-length", t.sample_length, "characters sampled per temperature (0: none)")->capture_default_str();
+
+  generate_options g;
+  CLI::App* gen_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
+  gen_cmd->add_option("--model", g.model, "checkpoint")->required();
+  gen_cmd->add_option("--prime", g.prime, "text to start from (default: a window of the training text)");
+  gen_cmd->add_option("--length", g.length, "characters to generate")->capture_default_str();
+  gen_cmd->add_option("--temperature", g.temperature, "0 = most likely character; 1 = the model's distribution")->capture_default_str();
+  gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
+  auto* stateful_flag = gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
+  gen_cmd->add_flag("--window", g.window, "the book's loop: re-read the last maxlen characters for each one")->excludes(stateful_flag);
+  gen_cmd->add_flag("--drop-unknown", g.drop_unknown, "drop prime characters outside the vocabulary instead of failing");
+
+  std::string eval_model, eval_corpus;
+  bool eval_drop = false;
+  long eval_threads = t.threads;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "mean loss of a checkpoint on a text, in nats and bits per character");
+  eval_cmd->add_option("--model", eval_model, "checkpoint")->required();
+  eval_cmd->add_option("--corpus", eval_corpus, "text file or corpus name")->required();
+  eval_cmd->add_flag("--drop-unknown", eval_drop, "drop characters outside the vocabulary instead of failing");
+  eval_cmd->add_option("--threads", eval_threads, "threads")->capture_default_str();
+
+  std::string stats_corpus;
+  CLI::App* stats_cmd = app.add_subcommand("stats", "dataset statistics (the Simpsons notebook's)");
+  stats_cmd->add_option("--corpus", stats_corpus, "text file or corpus name")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (train_cmd->parsed()) return train(t, *train_cmd);
+    if (gen_cmd->parsed()) return generate(g);
+    if (eval_cmd->parsed()) {
+      require(eval_threads >= 1 && eval_threads <= 256, "--threads must be in [1, 256]");
+      return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
+    }
+    if (stats_cmd->parsed()) return stats(stats_corpus);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "charlstm: error: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

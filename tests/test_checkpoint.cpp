@@ -1,0 +1,204 @@
+// Checkpoints: exact round trip, and every kind of damaged or mismatched file rejected with a
+// precise charlstm::error, never a crash or an out-of-bounds read (the asan preset runs these).
+#include <catch2/catch.hpp>
+#include <charlstm/checkpoint.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "support/check.hpp"
+
+namespace {
+
+struct small_model {
+  charlstm::vocabulary vocab{U"abcdefg hij\u00e9"};
+  charlstm::model<float> m{vocab.size(), 6, 3};
+  small_model() {
+    for (auto& t : m.rms_acc.tensors()) {  // not the padding between tensors, which is not saved
+      for (long k = 0; k < t.rows * t.cols; ++k) t.data[k] = 0.001f * static_cast<float>(k % 17 + 1);
+    }
+    m.steps = 42;
+  }
+  std::string bytes() { return charlstm::checkpoint_bytes(m, {vocab, {{"maxlen", "60"}, {"note", "a \"quoted\"\nline"}}}); }
+};
+
+std::string temp_path(const std::string& name) {
+  return std::string("/tmp/charlstm_test_") + std::to_string(::getpid()) + "_" + name;
+}
+
+std::string parse_error(const std::string& bytes) {
+  charlstm::checkpoint_info info;
+  try {
+    charlstm::parse_checkpoint<float>(bytes, info, "model.safetensors");
+  } catch (const charlstm::error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// The checkpoint with its JSON header replaced by `header` (padding and length recomputed).
+std::string with_header(const std::string& bytes, std::string header) {
+  std::uint64_t n = 0;
+  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+  const std::string data = bytes.substr(8 + n);
+  while (header.size() % 8) header += ' ';
+  std::string out(8, '\0');
+  for (int k = 0; k < 8; ++k) out[static_cast<std::size_t>(k)] = static_cast<char>((header.size() >> (8 * k)) & 0xFF);
+  return out + header + data;
+}
+
+std::string header_of(const std::string& bytes) {
+  std::uint64_t n = 0;
+  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+  return bytes.substr(8, n);
+}
+
+std::string replace_once(std::string s, const std::string& from, const std::string& to) {
+  const auto at = s.find(from);
+  REQUIRE(at != std::string::npos);
+  return s.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("A checkpoint round-trips exactly", "[checkpoint]") {
+  small_model s;
+  const std::string path = temp_path("roundtrip.safetensors");
+  charlstm::save_checkpoint(path, s.m, {s.vocab, {{"note", "a \"quoted\"\nline"}}});
+  charlstm::checkpoint_info info;
+  const charlstm::model<float> loaded = charlstm::load_checkpoint<float>(path, info);
+  CHECK(loaded.params.data == s.m.params.data);
+  CHECK(loaded.rms_acc.data == s.m.rms_acc.data);
+  CHECK(loaded.steps == 42);
+  CHECK(info.vocab.symbols == s.vocab.symbols);
+  CHECK(info.metadata.at("note") == "a \"quoted\"\nline");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("The file is safetensors: header length, JSON, row-major tensors", "[checkpoint]") {
+  small_model s;
+  const std::string bytes = s.bytes();
+  const std::string header = header_of(bytes);
+  CHECK((header.size() % 8) == 0);
+  const auto json = charlstm::parse_json(header.data(), header.size(), "header");
+  const auto* w_x = json.find("lstm.w_x");
+  REQUIRE(w_x != nullptr);
+  CHECK(w_x->find("dtype")->text == "F32");
+  CHECK(w_x->find("shape")->items.size() == 2);
+  CHECK(w_x->find("shape")->items[0].text == "24");  // 4H rows, as PyTorch's weight_ih_l0
+  CHECK(w_x->find("shape")->items[1].text == std::to_string(s.vocab.size()));
+  // Row-major: the second float of the data is w_x(0, 1).
+  const auto begin = static_cast<std::size_t>(w_x->find("data_offsets")->items[0].as_count("begin"));
+  float second;
+  std::memcpy(&second, bytes.data() + 8 + header.size() + begin + sizeof(float), sizeof second);
+  CHECK(second == s.m.params.lstm.w_x(0, 1));
+}
+
+TEST_CASE("A checkpoint truncated at any length is rejected", "[checkpoint]") {
+  small_model s;
+  const std::string bytes = s.bytes();
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    const std::string message = parse_error(bytes.substr(0, n));
+    INFO("truncated to " << n << " bytes: " << message);
+    CHECK_THAT(message, Catch::StartsWith("model.safetensors"));
+  }
+}
+
+TEST_CASE("Random damage never crashes the loader", "[checkpoint]") {
+  small_model s;
+  const std::string bytes = s.bytes();
+  std::mt19937_64 engine(99);
+  const std::size_t header_end = 8 + header_of(bytes).size();
+  int rejected = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string damaged = bytes;
+    const int flips = 1 + static_cast<int>(engine() % 4);
+    for (int f = 0; f < flips; ++f) {
+      damaged[engine() % header_end] = static_cast<char>(engine() & 0xFF);
+    }
+    const std::string message = parse_error(damaged);
+    if (message != "no error") ++rejected;
+  }
+  CHECK(rejected > 2500);  // a flip inside a metadata string can leave a valid file
+  // Random bytes of every small length.
+  for (std::size_t n = 0; n < 200; ++n) {
+    std::string junk(n, '\0');
+    for (char& ch : junk) ch = static_cast<char>(engine() & 0xFF);
+    CHECK(parse_error(junk) != "no error");
+  }
+}
+
+TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoint]") {
+  small_model s;
+  const std::string bytes = s.bytes();
+  const std::string header = header_of(bytes);
+  const std::string V = std::to_string(s.vocab.size());
+
+  CHECK_THAT(parse_error(""), Catch::Contains("fewer than the 8-byte header length"));
+  CHECK_THAT(parse_error(std::string(8, '\xff') + "{}"), Catch::Contains("truncated file"));
+  CHECK_THAT(parse_error(with_header(bytes, "[1, 2]")), Catch::Contains("not a JSON object"));
+  CHECK_THAT(parse_error(with_header(bytes, "{\"a\": ")), Catch::Contains("invalid JSON at byte"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"F32\"", "\"F16\""))),
+             Catch::Contains("dtype F16, expected F32"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"shape\":[24," + V + "]", "\"shape\":[25," + V + "]"))),
+             Catch::Contains("tensor 'lstm.w_x' has shape [25, " + V + "], expected [24, " + V + "]"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"hidden_size\":\"6\"", "\"hidden_size\":\"7\""))),
+             Catch::Contains("expected [28, " + V + "]"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocab_size\":\"" + V + "\"", "\"vocab_size\":\"99\""))),
+             Catch::Contains("the vocabulary has " + V + " symbols but vocab_size is 99"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocabulary\":\" a", "\"vocabulary\":\"a "))),
+             Catch::Contains("sorted and unique"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format\":\"charlstm\"", "\"format\":\"other\""))),
+             Catch::Contains("format is 'other'"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format_version\":\"1\"", "\"format_version\":\"2\""))),
+             Catch::Contains("format version 2"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[4,"))),
+             Catch::Contains("spans 4.."));
+  CHECK_THAT(parse_error(bytes.substr(0, bytes.size() - 4)), Catch::Contains("ends at byte"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"lstm.b\"", "\"lstm.bias\""))),
+             Catch::Contains("unexpected tensor 'lstm.bias'"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[-1,"))),
+             Catch::Contains("non-negative integer"));
+
+  // A tensor holding NaN.
+  std::string nan_bytes = bytes;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&nan_bytes[8 + header.size()], &nan, sizeof nan);
+  CHECK_THAT(parse_error(nan_bytes), Catch::Contains("NaN or infinite"));
+}
+
+TEST_CASE("Loading a directory, a missing file or an empty file is a clear error", "[checkpoint]") {
+  charlstm::checkpoint_info info;
+  CHECK_THROWS_WITH(charlstm::load_checkpoint<float>("/tmp", info), Catch::Contains("is a directory"));
+  CHECK_THROWS_WITH(charlstm::load_checkpoint<float>("/nonexistent/m.safetensors", info),
+                    Catch::Contains("cannot open checkpoint"));
+  const std::string empty = temp_path("empty.safetensors");
+  std::ofstream(empty).close();
+  CHECK_THROWS_WITH(charlstm::load_checkpoint<float>(empty, info), Catch::Contains("0 bytes"));
+  std::remove(empty.c_str());
+}
+
+TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary file", "[checkpoint]") {
+  small_model s;
+  const std::string dir = temp_path("readonly_dir");
+  ::mkdir(dir.c_str(), 0755);
+  const std::string path = dir + "/model.safetensors";
+  charlstm::save_checkpoint(path, s.m, {s.vocab, {}});
+  const std::string before = charlstm::read_file_bytes(path);
+  if (::geteuid() != 0) {  // root ignores directory permissions
+    ::chmod(dir.c_str(), 0555);
+    s.m.params.data[0] += 1;
+    CHECK_THROWS_WITH(charlstm::save_checkpoint(path, s.m, {s.vocab, {}}),
+                      Catch::Contains("cannot create a temporary file beside"));
+    ::chmod(dir.c_str(), 0755);
+    CHECK(charlstm::read_file_bytes(path) == before);
+  }
+  CHECK_THROWS_WITH(charlstm::save_checkpoint(dir + "/missing/model.safetensors", s.m, {s.vocab, {}}),
+                    Catch::Contains("does the directory exist"));
+  std::remove(path.c_str());
+  CHECK(::rmdir(dir.c_str()) == 0);  // empty: no temporary file was left behind
+}

@@ -1,0 +1,163 @@
+// The `charlstm` tool, driven as a user would: output when not a terminal, checkpoints that
+// round-trip, exact resume, and clear errors for bad input.
+#include <catch2/catch.hpp>
+#include <charlstm/checkpoint.hpp>
+
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "support/run.hpp"
+
+using test_support::quote;
+using test_support::run_cli;
+using test_support::temp_dir;
+
+namespace {
+
+std::string small_corpus() {
+  std::string text;
+  const char* lines[] = {"The quick brown fox jumps over the lazy dog.\n",
+                         "Man is something that shall be overcome.\n",
+                         "What does not kill me makes me stronger.\n"};
+  for (int k = 0; text.size() < 4000; ++k) text += lines[k % 3];
+  return text;
+}
+
+// Small settings so that an epoch takes milliseconds.
+std::string small_flags(const temp_dir& dir) {
+  return "--corpus " + quote(dir / "corpus.txt") +
+         " --maxlen 20 --step 3 --hidden 16 --batch 32 --sample-length 30 --threads 2";
+}
+
+charlstm::model<float> load(const std::string& path, charlstm::checkpoint_info& info) {
+  return charlstm::load_checkpoint<float>(path, info);
+}
+
+}  // namespace
+
+TEST_CASE("train prints one plain line per epoch when not a terminal", "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  const auto r = run_cli("train " + small_flags(dir) + " --epochs 2 --out " + quote(dir / "m.safetensors"));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find('\r') == std::string::npos);
+  CHECK_THAT(r.out, Catch::Contains("Epoch 1/2\n") && Catch::Contains("Epoch 2/2\n"));
+  const std::regex bar(R"(\n(\d+)/\1 \[=+\] - \d+s \d+ms/step - loss: \d+\.\d{4}\n)");
+  CHECK(std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), bar), std::sregex_iterator()) == 2);
+  CHECK(std::regex_search(r.out, std::regex(R"(loss: \d\.\d{4} \(\d\.\d{4} bits/char\) - val_loss: \d\.\d{4} \(\d\.\d{4} bits/char\))")));
+  for (const char* t : {"0.2", "0.5", "1", "1.2"}) {
+    CHECK_THAT(r.out, Catch::Contains(std::string("------ temperature: ") + t + "\n"));
+  }
+  CHECK_THAT(r.out, Catch::Contains("saved " + dir / "m.safetensors" + " (epoch 2, "));
+}
+
+TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  REQUIRE(run_cli("train " + small_flags(dir) + " --epochs 1 --out " + quote(dir / "m.safetensors")).exit_code == 0);
+  charlstm::checkpoint_info info;
+  auto m = load(dir / "m.safetensors", info);
+  charlstm::save_checkpoint(dir / "copy.safetensors", m, info);
+  CHECK(charlstm::read_file_bytes(dir / "copy.safetensors") == charlstm::read_file_bytes(dir / "m.safetensors"));
+
+  for (const char* mode : {"--stateful", "--window"}) {
+    const std::string args = std::string("generate --length 80 --seed 7 --temperature 0.7 ") + mode + " --model ";
+    const auto a = run_cli(args + quote(dir / "m.safetensors"));
+    const auto b = run_cli(args + quote(dir / "copy.safetensors"));
+    INFO(a.err);
+    REQUIRE(a.exit_code == 0);
+    CHECK(a.out == b.out);
+    CHECK(a.out.size() > 80);
+    CHECK_THAT(a.err, Catch::Contains("characters/s"));
+  }
+  const auto eval = run_cli("eval --model " + quote(dir / "m.safetensors") + " --corpus " + quote(dir / "corpus.txt"));
+  CHECK(eval.exit_code == 0);
+  CHECK(std::regex_search(eval.out, std::regex(R"(loss \d\.\d{4} nats/char, \d\.\d{4} bits/char)")));
+}
+
+TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  const std::string flags = "train " + small_flags(dir);
+  REQUIRE(run_cli(flags + " --epochs 2 --out " + quote(dir / "two.safetensors")).exit_code == 0);
+  REQUIRE(run_cli(flags + " --epochs 1 --out " + quote(dir / "one.safetensors")).exit_code == 0);
+  const auto resumed = run_cli("train --resume " + quote(dir / "one.safetensors") + " --epochs 2 --threads 2 --sample-length 30 --out " +
+                               quote(dir / "resumed.safetensors"));
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  // Stopped part-way through the first epoch, then resumed to the end of the second.
+  REQUIRE(run_cli(flags + " --epochs 2 --max-steps 5 --out " + quote(dir / "part.safetensors")).exit_code == 0);
+  REQUIRE(run_cli("train --resume " + quote(dir / "part.safetensors") + " --epochs 2 --threads 2 --sample-length 30").exit_code == 0);
+
+  charlstm::checkpoint_info a, b, c;
+  const auto two = load(dir / "two.safetensors", a);
+  const auto again = load(dir / "resumed.safetensors", b);
+  const auto part = load(dir / "part.safetensors", c);
+  CHECK(two.params.data == again.params.data);
+  CHECK(two.rms_acc.data == again.rms_acc.data);
+  CHECK(two.steps == again.steps);
+  CHECK(two.params.data == part.params.data);
+  CHECK(two.steps == part.steps);
+  CHECK(a.metadata.at("rng") == b.metadata.at("rng"));
+}
+
+TEST_CASE("A prime with unknown characters is an error that lists them", "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  REQUIRE(run_cli("train " + small_flags(dir) + " --epochs 1 --out " + quote(dir / "m.safetensors")).exit_code == 0);
+  const auto bad = run_cli("generate --model " + quote(dir / "m.safetensors") + " --prime 'the {#} \xce\xa9'");
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("--prime has 4 character(s) outside the model's vocabulary") &&
+                          Catch::Contains("U+007B '{'") && Catch::Contains("U+0023 '#'") &&
+                          Catch::Contains("U+03C9 'ω'") && Catch::Contains("--drop-unknown"));
+  CHECK(bad.out.empty());
+  const auto dropped = run_cli("generate --drop-unknown --length 10 --model " + quote(dir / "m.safetensors") +
+                               " --prime 'the {#} \xce\xa9'");
+  CHECK(dropped.exit_code == 0);
+  CHECK_THAT(dropped.out, Catch::StartsWith("the  "));
+}
+
+TEST_CASE("Bad flags and files are clear errors with a non-zero exit", "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  const std::string train = "train --out " + quote(dir / "m.safetensors") + " --corpus " + quote(dir / "corpus.txt") + " ";
+  const std::pair<std::string, std::string> cases[] = {
+      {train + "--step 0", "--step must be at least 1"},
+      {train + "--maxlen 0", "--maxlen must be in [1, 100000]"},
+      {train + "--maxlen 5000", "fewer than maxlen + 1"},
+      {train + "--val-fraction 1", "--val-fraction must be in [0, 1)"},
+      {train + "--val-fraction nan", "--val-fraction must be in [0, 1)"},
+      {train + "--lr -1", "--lr must be a positive finite number"},
+      {train + "--threads 0", "--threads must be in [1, 256]"},
+      {train + "--hidden 0", "--hidden must be in [1, 16384]"},
+      {train + "--temperatures 0.5,-1", "temperature must be a finite number >= 0"},
+      {train + "--temperatures 0.5,abc", "'abc' is not a number"},
+      {train + "--epochs 0", "--epochs must be at least 1"},
+      {"train --corpus " + quote(dir / "missing.txt") + " --out x", "is neither a readable file nor a known name"},
+      {"train --corpus " + quote(dir / "corpus.txt"), "give --out MODEL"},
+      {"generate --model " + quote(dir / "missing.safetensors"), "cannot open checkpoint"},
+      {"generate --model " + quote(dir.path), "is a directory"},
+      {"generate --model " + quote(dir / "corpus.txt"), "not a valid charlstm checkpoint"},
+      {"generate --model x --temperature -1", "temperature must be"},
+      {"train --no-such-flag", "--no-such-flag"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_cli(args);
+    INFO(args << "\nstderr: " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK_THAT(r.err + r.out, Catch::Contains(message));
+  }
+}
+
+TEST_CASE("stats prints the Simpsons notebook's statistics", "[cli]") {
+  const auto r = run_cli("stats --corpus moes_tavern");
+  REQUIRE(r.exit_code == 0);
+  // The notebook's numbers on the whole file, from Python (text.split(), split('\n\n'), ...).
+  CHECK_THAT(r.out, Catch::Contains("Roughly the number of unique words: 11501") &&
+                        Catch::Contains("Number of scenes: 263") &&
+                        Catch::Contains("Average number of lines in each scene: 15.1901") &&
+                        Catch::Contains("Number of lines: 4258") &&
+                        Catch::Contains("Average number of words in each line: 11.5045"));
+}
