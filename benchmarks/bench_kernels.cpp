@@ -3,8 +3,8 @@
 // Counters: items/s (sequences, or characters for generation) and GFLOP/s counting only the
 // necessary floating-point work (the one-hot input product counted as a gather: no FLOPs).
 #include <benchmark/benchmark.h>
-#include <charlstm/charlstm.hpp>
 
+#include <charlstm/charlstm.hpp>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -26,8 +26,8 @@ std::vector<token_id> random_ids(index n, index vocab, std::uint64_t seed) {
 // Multiply-adds of one sequence's train step: recurrent product forward, and backward both the
 // d_h product and the weight-gradient product; dense forward and its two backward products.
 double train_flops_per_sequence(index T, index V, index H) {
-  const double recurrent = 2.0 * 4 * H * H * T;        // forward W_h h
-  const double dense = 2.0 * V * H;                    // forward W h_T
+  const double recurrent = 2.0 * 4 * H * H * T;  // forward W_h h
+  const double dense = 2.0 * V * H;              // forward W h_T
   return 3 * recurrent + 3 * dense;
 }
 
@@ -44,11 +44,11 @@ BENCHMARK(bm_lstm_cell_forward);
 
 void bm_lstm_cell_backward(benchmark::State& state) {
   const index H = book_H, B = book_B;
-  std::vector<float> gates(4 * H * B, 0.5f), c_prev(H * B, 0.2f), th(H * B, 0.3f), d_h(H * B, 1e-3f),
-      d_c(H * B, 1e-3f), dz(4 * H * B);
+  std::vector<float> gates(4 * H * B, 0.5f), c_prev(H * B, 0.2f), th(H * B, 0.3f),
+      d_h(H * B, 1e-3f), d_c(H * B, 1e-3f), dz(4 * H * B);
   for (auto _ : state) {
-    charlstm::lstm_cell_backward(H, B, gates.data(), c_prev.data(), th.data(), d_h.data(), d_c.data(),
-                                 dz.data());
+    charlstm::lstm_cell_backward(H, B, gates.data(), c_prev.data(), th.data(), d_h.data(),
+                                 d_c.data(), dz.data());
     benchmark::DoNotOptimize(dz.data());
   }
   state.SetItemsProcessed(state.iterations() * H * B);
@@ -60,8 +60,8 @@ void bm_softmax_cross_entropy(benchmark::State& state) {
   std::vector<float> logits(V * B, 0.5f), d(V * B);
   const auto targets = random_ids(B, V, 1);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(charlstm::softmax_cross_entropy(V, B, logits.data(), targets.data(),
-                                                             1.0f / B, d.data()));
+    benchmark::DoNotOptimize(
+        charlstm::softmax_cross_entropy(V, B, logits.data(), targets.data(), 1.0f / B, d.data()));
   }
   state.SetItemsProcessed(state.iterations() * B);
 }
@@ -83,10 +83,9 @@ void bm_train_step(benchmark::State& state) {
   const auto ids = random_ids(T * B, book_V, 2), targets = random_ids(B, book_V, 3);
   for (auto _ : state) benchmark::DoNotOptimize(m.train_step(ids.data(), targets.data(), T, B));
   state.SetItemsProcessed(state.iterations() * B);
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      train_flops_per_sequence(T, book_V, book_H) * B * 1e-9 *
-          static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(train_flops_per_sequence(T, book_V, book_H) * B *
+                                                     1e-9 * static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
 }
 BENCHMARK(bm_train_step)->Unit(benchmark::kMillisecond);
 

@@ -2,12 +2,12 @@
 // evaluate, and print a corpus's statistics.  `charlstm --help` and `charlstm CMD --help` list
 // the flags; docs/cli.md explains them.  All library errors arrive as charlstm::error and end
 // here as one line on stderr and a non-zero exit.
-#include <CLI/CLI.hpp>
-#include <charlstm/charlstm.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <charlstm/charlstm.hpp>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -63,7 +63,8 @@ std::string shell_quote(const std::string& s) {
 std::string cache_directory() {
   if (const char* dir = std::getenv("CHARLSTM_DATA"); dir && *dir) return dir;
   const char* home = std::getenv("HOME");
-  require(home && *home, "neither CHARLSTM_DATA nor HOME is set: set CHARLSTM_DATA to a directory for corpora");
+  require(home && *home,
+          "neither CHARLSTM_DATA nor HOME is set: set CHARLSTM_DATA to a directory for corpora");
   return std::string(home) + "/.cache/charlstm";
 }
 
@@ -88,14 +89,16 @@ std::string resolve_corpus(const std::string& arg) {
     return arg;
   }
   for (const char* dir : {"../shared/data", CHARLSTM_DATA_DIR}) {
-    if (file_exists(std::string(dir) + "/" + known->file)) return std::string(dir) + "/" + known->file;
+    if (file_exists(std::string(dir) + "/" + known->file))
+      return std::string(dir) + "/" + known->file;
   }
   const std::string dir = cache_directory(), target = dir + "/" + known->file;
   if (file_exists(target)) return target;
   std::cerr << "downloading " << known->name << " from " << known->url << " into " << dir << "\n";
   require(std::system(("mkdir -p " + shell_quote(dir)).c_str()) == 0, "cannot create " + dir);
   const std::string temp = target + ".download";
-  const int rc = std::system(("curl -fsSL --retry 2 -o " + shell_quote(temp) + " " + known->url).c_str());
+  const int rc =
+      std::system(("curl -fsSL --retry 2 -o " + shell_quote(temp) + " " + known->url).c_str());
   if (rc != 0) {
     std::remove(temp.c_str());
     throw charlstm::error("download of " + std::string(known->url) + " failed (curl exit " +
@@ -129,7 +132,8 @@ std::vector<charlstm::token_id> encode_checked(const charlstm::vocabulary& vocab
   }
   if (!unknown.empty() && !drop) {
     std::string list;
-    for (char32_t c : unknown) list += (list.empty() ? "" : ", ") + charlstm::describe_code_point(c);
+    for (char32_t c : unknown)
+      list += (list.empty() ? "" : ", ") + charlstm::describe_code_point(c);
     throw charlstm::error(what + " has " + std::to_string(unknown.size()) +
                           " character(s) outside the model's vocabulary: " + list +
                           "; remove them or pass --drop-unknown");
@@ -182,15 +186,18 @@ class progress_bar {
     const double now = seconds_since(start_);
     if (now - last_draw_ < 0.1 && p.batches_done != p.batches_total) return;
     last_draw_ = now;
-    const double per_batch = now / static_cast<double>(std::max<index>(1, p.batches_done - first_batch));
+    const double per_batch =
+        now / static_cast<double>(std::max<index>(1, p.batches_done - first_batch));
     const double eta = per_batch * static_cast<double>(p.batches_total - p.batches_done);
-    std::printf("\r%s - ETA: %s - loss: %.4f   ", bar(p).c_str(), format_duration(eta).c_str(), p.mean_loss);
+    std::printf("\r%s - ETA: %s - loss: %.4f   ", bar(p).c_str(), format_duration(eta).c_str(),
+                p.mean_loss);
     std::fflush(stdout);
   }
 
   void finish(const charlstm::epoch_progress& p, index first_batch) {
     const double total = seconds_since(start_);
-    const double ms = 1000 * total / static_cast<double>(std::max<index>(1, p.batches_done - first_batch));
+    const double ms =
+        1000 * total / static_cast<double>(std::max<index>(1, p.batches_done - first_batch));
     std::printf("%s%s - %s %.0fms/step - loss: %.4f\n", terminal_ ? "\r" : "", bar(p).c_str(),
                 format_duration(total).c_str(), ms, p.mean_loss);
     std::fflush(stdout);
@@ -203,7 +210,8 @@ class progress_bar {
 
   static std::string bar(const charlstm::epoch_progress& p) {
     const int width = 30;
-    const int filled = p.batches_total ? static_cast<int>(width * p.batches_done / p.batches_total) : width;
+    const int filled =
+        p.batches_total ? static_cast<int>(width * p.batches_done / p.batches_total) : width;
     std::string b(static_cast<std::size_t>(width), '.');
     for (int k = 0; k < filled; ++k) b[static_cast<std::size_t>(k)] = '=';
     if (filled < width) b[static_cast<std::size_t>(filled)] = '>';
@@ -224,7 +232,7 @@ extern "C" void on_sigint(int) {
 // ---- train ---------------------------------------------------------------------------------
 
 struct train_options {
-  std::string corpus, out, resume, temperatures = "0.2,0.5,1.0,1.2";
+  std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
   long sample_length = 400;
@@ -257,7 +265,8 @@ std::map<std::string, std::string> training_metadata(const train_options& o, lon
 
 const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key) {
   auto it = info.metadata.find(key);
-  require(it != info.metadata.end(), "checkpoint metadata has no '" + key + "' (not written by `charlstm train`?)");
+  require(it != info.metadata.end(),
+          "checkpoint metadata has no '" + key + "' (not written by `charlstm train`?)");
   return it->second;
 }
 
@@ -265,7 +274,8 @@ long meta_long(const charlstm::checkpoint_info& info, const std::string& key) {
   const std::string& v = meta_at(info, key);
   char* end = nullptr;
   const long long x = std::strtoll(v.c_str(), &end, 10);
-  require(!v.empty() && *end == '\0', "checkpoint metadata '" + key + "' is not an integer: '" + v + "'");
+  require(!v.empty() && *end == '\0',
+          "checkpoint metadata '" + key + "' is not an integer: '" + v + "'");
   return static_cast<long>(x);
 }
 
@@ -273,21 +283,27 @@ double meta_double(const charlstm::checkpoint_info& info, const std::string& key
   const std::string& v = meta_at(info, key);
   char* end = nullptr;
   const double x = std::strtod(v.c_str(), &end);
-  require(!v.empty() && *end == '\0' && std::isfinite(x), "checkpoint metadata '" + key + "' is not a number: '" + v + "'");
+  require(!v.empty() && *end == '\0' && std::isfinite(x),
+          "checkpoint metadata '" + key + "' is not a number: '" + v + "'");
   return x;
 }
 
 void validate(const train_options& o) {
   require(o.epochs >= 1, "--epochs must be at least 1, got " + std::to_string(o.epochs));
   require(o.max_steps == -1 || o.max_steps >= 1, "--max-steps must be at least 1");
-  require(o.maxlen >= 1 && o.maxlen <= 100000, "--maxlen must be in [1, 100000], got " + std::to_string(o.maxlen));
+  require(o.maxlen >= 1 && o.maxlen <= 100000,
+          "--maxlen must be in [1, 100000], got " + std::to_string(o.maxlen));
   require(o.step >= 1, "--step must be at least 1, got " + std::to_string(o.step));
-  require(o.hidden >= 1 && o.hidden <= 16384, "--hidden must be in [1, 16384], got " + std::to_string(o.hidden));
-  require(o.batch >= 1 && o.batch <= 1000000, "--batch must be in [1, 1000000], got " + std::to_string(o.batch));
-  require(std::isfinite(o.lr) && o.lr > 0 && o.lr < 1e6, "--lr must be a positive finite number, got " + format_number(o.lr, 6));
+  require(o.hidden >= 1 && o.hidden <= 16384,
+          "--hidden must be in [1, 16384], got " + std::to_string(o.hidden));
+  require(o.batch >= 1 && o.batch <= 1000000,
+          "--batch must be in [1, 1000000], got " + std::to_string(o.batch));
+  require(std::isfinite(o.lr) && o.lr > 0 && o.lr < 1e6,
+          "--lr must be a positive finite number, got " + format_number(o.lr, 6));
   require(std::isfinite(o.val_fraction) && o.val_fraction >= 0 && o.val_fraction < 1,
           "--val-fraction must be in [0, 1), got " + format_number(o.val_fraction, 6));
-  require(o.threads >= 1 && o.threads <= 256, "--threads must be in [1, 256], got " + std::to_string(o.threads));
+  require(o.threads >= 1 && o.threads <= 256,
+          "--threads must be in [1, 256], got " + std::to_string(o.threads));
   require(o.sample_length >= 0, "--sample-length must be >= 0");
   parse_temperatures(o.temperatures);
 }
@@ -296,12 +312,14 @@ int train(train_options o, const CLI::App& cmd) {
   charlstm::checkpoint_info resumed;
   std::unique_ptr<charlstm::model<float>> model;
   if (!o.resume.empty()) {
-    model = std::make_unique<charlstm::model<float>>(charlstm::load_checkpoint<float>(o.resume, resumed));
+    model = std::make_unique<charlstm::model<float>>(
+        charlstm::load_checkpoint<float>(o.resume, resumed));
     // The checkpoint's hyperparameters win; an explicit flag that disagrees is an error.
     auto adopt_long = [&](const char* flag, const char* key, long& value) {
       const long stored = meta_long(resumed, key);
-      require(cmd.count(flag) == 0 || value == stored, std::string(flag) + " " + std::to_string(value) +
-                                                          " differs from the checkpoint's " + std::to_string(stored));
+      require(cmd.count(flag) == 0 || value == stored,
+              std::string(flag) + " " + std::to_string(value) + " differs from the checkpoint's " +
+                  std::to_string(stored));
       value = stored;
     };
     adopt_long("--maxlen", "maxlen", o.maxlen);
@@ -309,12 +327,13 @@ int train(train_options o, const CLI::App& cmd) {
     adopt_long("--batch", "batch", o.batch);
     long hidden = o.hidden;
     o.hidden = static_cast<long>(model->hidden_size());
-    require(cmd.count("--hidden") == 0 || hidden == o.hidden, "--hidden differs from the checkpoint's " + std::to_string(o.hidden));
+    require(cmd.count("--hidden") == 0 || hidden == o.hidden,
+            "--hidden differs from the checkpoint's " + std::to_string(o.hidden));
     if (cmd.count("--lr") == 0) o.lr = meta_double(resumed, "lr");
     if (cmd.count("--val-fraction") == 0) o.val_fraction = meta_double(resumed, "val_fraction");
     o.lowercase = meta_at(resumed, "lowercase") == "1";
     o.seed = static_cast<unsigned long long>(meta_long(resumed, "seed"));
-    if (o.corpus.empty()) o.corpus = meta_at(resumed, "corpus");
+    if (cmd.count("--corpus") == 0) o.corpus = meta_at(resumed, "corpus");
     if (o.out.empty()) o.out = o.resume;
   }
   require(!o.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
@@ -330,9 +349,11 @@ int train(train_options o, const CLI::App& cmd) {
   const std::vector<charlstm::token_id> train_ids(ids.begin(), ids.begin() + n_train);
   const std::vector<charlstm::token_id> val_ids(ids.begin() + n_train, ids.end());
   const charlstm::window_set train_windows = charlstm::make_windows(train_ids, o.maxlen, o.step);
-  charlstm::window_set val_windows{val_ids.data(), static_cast<index>(val_ids.size()), o.maxlen, o.step};
+  charlstm::window_set val_windows{val_ids.data(), static_cast<index>(val_ids.size()), o.maxlen,
+                                   o.step};
   require(o.val_fraction == 0 || val_windows.size() > 0,
-          "the validation part (" + std::to_string(val_ids.size()) + " characters) is shorter than maxlen + 1: " +
+          "the validation part (" + std::to_string(val_ids.size()) +
+              " characters) is shorter than maxlen + 1: " +
               "raise --val-fraction, lower --maxlen, or pass --val-fraction 0");
 
   if (!model) {
@@ -351,11 +372,15 @@ int train(train_options o, const CLI::App& cmd) {
     range.first_batch = meta_long(resumed, "epoch_batch");
     range.loss_so_far = meta_double(resumed, "epoch_loss");
   }
-  std::printf("corpus %s: %zu characters, %ld symbols; %ld training windows, %ld validation windows\n",
-              path.c_str(), text.size(), static_cast<long>(vocab.size()), static_cast<long>(train_windows.size()),
-              static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
+  std::printf(
+      "corpus %s: %zu characters, %ld symbols; %ld training windows, %ld validation windows\n",
+      path.c_str(), text.size(), static_cast<long>(vocab.size()),
+      static_cast<long>(train_windows.size()),
+      static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
   if (first_epoch > o.epochs) {
-    std::printf("the checkpoint has trained %ld epoch(s) already; pass --epochs above that to continue\n", first_epoch - 1);
+    std::printf(
+        "the checkpoint has trained %ld epoch(s) already; pass --epochs above that to continue\n",
+        first_epoch - 1);
     return 0;
   }
 
@@ -391,26 +416,30 @@ int train(train_options o, const CLI::App& cmd) {
     std::printf("\n");
 
     std::mt19937_64 sampler(o.seed * 1000003ULL + static_cast<unsigned long long>(epoch));
-    const auto start = static_cast<std::size_t>(charlstm::uniform01(sampler) *
-                                                static_cast<double>(train_ids.size() - static_cast<std::size_t>(o.maxlen)));
-    const std::u32string seed_text = vocab.decode(std::vector<charlstm::token_id>(
-        train_ids.begin() + static_cast<long>(start), train_ids.begin() + static_cast<long>(start) + o.maxlen));
-    charlstm::save_checkpoint(o.out, *model,
-                              {vocab, training_metadata(o, partial ? epoch - 1 : epoch,
-                                                        partial ? last.batches_done : 0,
-                                                        partial ? loss : 0.0,
-                                                        partial ? engine_at_start : engine, seed_text)});
+    const auto start = static_cast<std::size_t>(
+        charlstm::uniform01(sampler) *
+        static_cast<double>(train_ids.size() - static_cast<std::size_t>(o.maxlen)));
+    const std::u32string seed_text = vocab.decode(
+        std::vector<charlstm::token_id>(train_ids.begin() + static_cast<long>(start),
+                                        train_ids.begin() + static_cast<long>(start) + o.maxlen));
+    charlstm::save_checkpoint(
+        o.out, *model,
+        {vocab,
+         training_metadata(o, partial ? epoch - 1 : epoch, partial ? last.batches_done : 0,
+                           partial ? loss : 0.0, partial ? engine_at_start : engine, seed_text)});
     if (partial) {
-      std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n", o.out.c_str(),
-                  epoch, static_cast<long>(last.batches_done), static_cast<long>(last.batches_total),
-                  static_cast<long long>(model->steps));
+      std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n",
+                  o.out.c_str(), epoch, static_cast<long>(last.batches_done),
+                  static_cast<long>(last.batches_total), static_cast<long long>(model->steps));
     } else {
       std::printf("saved %s (epoch %ld, %lld steps in all)\n", o.out.c_str(), epoch,
                   static_cast<long long>(model->steps));
     }
     if (interrupted) {
-      std::fprintf(stderr, "interrupted: the checkpoint %s holds every finished step; continue with\n"
-                           "  charlstm train --resume %s --epochs %ld\n", o.out.c_str(), o.out.c_str(), o.epochs);
+      std::fprintf(stderr,
+                   "interrupted: the checkpoint %s holds every finished step; continue with\n"
+                   "  charlstm train --resume %s --epochs %ld\n",
+                   o.out.c_str(), o.out.c_str(), o.epochs);
       return 130;
     }
     if (o.sample_length > 0) {
@@ -418,9 +447,10 @@ int train(train_options o, const CLI::App& cmd) {
       for (double t : temperatures) {
         std::printf("------ temperature: %g\n%s", t, charlstm::encode_utf8(seed_text).c_str());
         std::fflush(stdout);
-        charlstm::generate_window(*model, vocab, seed_text, o.sample_length, t, sampler, [](char32_t c) {
-          std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
-        });
+        charlstm::generate_window(
+            *model, vocab, seed_text, o.sample_length, t, sampler, [](char32_t c) {
+              std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
+            });
         std::printf("\n");
       }
     }
@@ -446,8 +476,9 @@ int generate(const generate_options& o) {
   charlstm::checkpoint_info info;
   charlstm::model<float> model = charlstm::load_checkpoint<float>(o.model, info);
   const bool lower = meta_at(info, "lowercase") == "1";
-  std::u32string prime = o.prime.empty() ? charlstm::decode_utf8(meta_at(info, "sample_window"), "sample_window")
-                                         : charlstm::decode_utf8(o.prime, "--prime");
+  std::u32string prime =
+      o.prime.empty() ? charlstm::decode_utf8(meta_at(info, "sample_window"), "sample_window")
+                      : charlstm::decode_utf8(o.prime, "--prime");
   if (lower) prime = charlstm::lowercase(prime);
   prime = info.vocab.decode(encode_checked(info.vocab, prime, o.drop_unknown, "--prime"));
   require(!prime.empty(), "the prime text is empty (after dropping unknown characters)");
@@ -457,7 +488,9 @@ int generate(const generate_options& o) {
   }
   std::fputs(charlstm::encode_utf8(prime).c_str(), stdout);
   std::mt19937_64 engine(o.seed);
-  const auto emit = [](char32_t c) { std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout); };
+  const auto emit = [](char32_t c) {
+    std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
+  };
   const auto start = clock_type::now();
   if (o.window) {
     charlstm::generate_window(model, info.vocab, prime, o.length, o.temperature, engine, emit);
@@ -468,17 +501,21 @@ int generate(const generate_options& o) {
   std::fputs("\n", stdout);
   std::fflush(stdout);
   std::fprintf(stderr, "generated %ld characters (%s) in %.3fs: %.0f characters/s\n", o.length,
-               o.window ? "window" : "stateful", elapsed, static_cast<double>(o.length) / std::max(elapsed, 1e-9));
+               o.window ? "window" : "stateful", elapsed,
+               static_cast<double>(o.length) / std::max(elapsed, 1e-9));
   return 0;
 }
 
-int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown, long threads) {
+int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
+                     long threads) {
   charlstm::checkpoint_info info;
   charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
   const std::string path = resolve_corpus(corpus);
   const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
-  const std::vector<charlstm::token_id> ids = encode_checked(info.vocab, text, drop_unknown, "corpus " + path);
-  const charlstm::window_set windows = charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
+  const std::vector<charlstm::token_id> ids =
+      encode_checked(info.vocab, text, drop_unknown, "corpus " + path);
+  const charlstm::window_set windows =
+      charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
   charlstm::batch_trainer<float> trainer(model, threads);
   const double loss = charlstm::evaluate(trainer, windows, meta_long(info, "batch"));
   std::printf("%s: %ld windows, loss %.4f nats/char, %.4f bits/char\n", path.c_str(),
@@ -486,58 +523,19 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   return 0;
 }
 
-// Python's str.split() on whitespace, for the Simpsons statistics.
-std::vector<std::u32string> split_words(const std::u32string& s) {
-  std::vector<std::u32string> words;
-  std::u32string word;
-  for (char32_t c : s) {
-    const bool space = c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 ||
-                       c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
-                       c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-    if (space) {
-      if (!word.empty()) words.push_back(word), word.clear();
-    } else {
-      word += c;
-    }
-  }
-  if (!word.empty()) words.push_back(word);
-  return words;
-}
-
-std::vector<std::u32string> split_on(const std::u32string& s, const std::u32string& sep) {
-  std::vector<std::u32string> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t at = s.find(sep, start);
-    parts.push_back(s.substr(start, at - start));
-    if (at == std::u32string::npos) return parts;
-    start = at + sep.size();
-  }
-}
-
 int stats(const std::string& corpus) {
   const std::string path = resolve_corpus(corpus);
   const std::u32string text = charlstm::load_text(path, false);
-  const auto words = split_words(text);
-  std::set<std::u32string> unique(words.begin(), words.end());
-  const auto scenes = split_on(text, U"\n\n");
-  double lines_per_scene = 0;
-  std::vector<std::u32string> lines;
-  for (const auto& scene : scenes) {
-    lines_per_scene += static_cast<double>(std::count(scene.begin(), scene.end(), U'\n'));
-    for (auto& line : split_on(scene, U"\n")) lines.push_back(line);
-  }
-  double words_per_line = 0;
-  for (const auto& line : lines) words_per_line += static_cast<double>(split_words(line).size());
+  const charlstm::text_statistics s = charlstm::statistics(text);
   std::printf("Dataset stats for %s\n", path.c_str());
-  std::printf("Length: %zu characters, %ld unique (%ld lowercased)\n", text.size(),
-              static_cast<long>(charlstm::vocabulary(text).size()),
+  std::printf("Length: %zu characters, %zu unique (%ld lowercased)\n", s.characters,
+              s.unique_characters,
               static_cast<long>(charlstm::vocabulary(charlstm::lowercase(text)).size()));
-  std::printf("Roughly the number of unique words: %zu\n", unique.size());
-  std::printf("Number of scenes: %zu\n", scenes.size());
-  std::printf("Average number of lines in each scene: %.4f\n", lines_per_scene / static_cast<double>(scenes.size()));
-  std::printf("Number of lines: %zu\n", lines.size());
-  std::printf("Average number of words in each line: %.4f\n", words_per_line / static_cast<double>(lines.size()));
+  std::printf("Roughly the number of unique words: %zu\n", s.unique_words);
+  std::printf("Number of scenes: %zu\n", s.scenes);
+  std::printf("Average number of lines in each scene: %.4f\n", s.lines_per_scene);
+  std::printf("Number of lines: %zu\n", s.lines);
+  std::printf("Average number of words in each line: %.4f\n", s.words_per_line);
   return 0;
 }
 
@@ -549,42 +547,65 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", charlstm::version_string);
 
   train_options t;
-  CLI::App* train_cmd = app.add_subcommand("train", "train a model (the book's defaults), writing a checkpoint after every epoch");
-  train_cmd->add_option("--corpus", t.corpus, "text file, or nietzsche | tinyshakespeare | moes_tavern");
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "train a model (the book's defaults), writing a checkpoint after every epoch");
+  train_cmd
+      ->add_option("--corpus", t.corpus, "text file, or nietzsche | tinyshakespeare | moes_tavern")
+      ->capture_default_str();
   train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
   train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();
   train_cmd->add_option("--max-steps", t.max_steps, "stop after this many optimizer steps in all");
   train_cmd->add_option("--maxlen", t.maxlen, "window length")->capture_default_str();
-  train_cmd->add_option("--step", t.step, "characters between window starts")->capture_default_str();
+  train_cmd->add_option("--step", t.step, "characters between window starts")
+      ->capture_default_str();
   train_cmd->add_option("--hidden", t.hidden, "LSTM units")->capture_default_str();
   train_cmd->add_option("--batch", t.batch, "windows per batch")->capture_default_str();
   train_cmd->add_option("--lr", t.lr, "RMSprop learning rate")->capture_default_str();
-  train_cmd->add_flag("--lowercase,!--no-lowercase", t.lowercase, "lowercase the corpus (default on, as the book)");
-  train_cmd->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")->capture_default_str();
+  train_cmd->add_flag("--lowercase,!--no-lowercase", t.lowercase,
+                      "lowercase the corpus (default on, as the book)");
+  train_cmd
+      ->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")
+      ->capture_default_str();
   train_cmd->add_option("--seed", t.seed, "random seed")->capture_default_str();
-  train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")->capture_default_str();
+  train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
+      ->capture_default_str();
   train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
-  train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")->capture_default_str();
-  train_cmd->add_option("--sample-length", t.sample_length, "characters sampled per temperature (0: none)")->capture_default_str();
+  train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--sample-length", t.sample_length,
+                   "characters sampled per temperature (0: none)")
+      ->capture_default_str();
 
   generate_options g;
   CLI::App* gen_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
   gen_cmd->add_option("--model", g.model, "checkpoint")->required();
-  gen_cmd->add_option("--prime", g.prime, "text to start from (default: a window of the training text)");
+  gen_cmd->add_option("--prime", g.prime,
+                      "text to start from (default: a window of the training text)");
   gen_cmd->add_option("--length", g.length, "characters to generate")->capture_default_str();
-  gen_cmd->add_option("--temperature", g.temperature, "0 = most likely character; 1 = the model's distribution")->capture_default_str();
+  gen_cmd
+      ->add_option("--temperature", g.temperature,
+                   "0 = most likely character; 1 = the model's distribution")
+      ->capture_default_str();
   gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
-  auto* stateful_flag = gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
-  gen_cmd->add_flag("--window", g.window, "the book's loop: re-read the last maxlen characters for each one")->excludes(stateful_flag);
-  gen_cmd->add_flag("--drop-unknown", g.drop_unknown, "drop prime characters outside the vocabulary instead of failing");
+  auto* stateful_flag =
+      gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
+  gen_cmd
+      ->add_flag("--window", g.window,
+                 "the book's loop: re-read the last maxlen characters for each one")
+      ->excludes(stateful_flag);
+  gen_cmd->add_flag("--drop-unknown", g.drop_unknown,
+                    "drop prime characters outside the vocabulary instead of failing");
 
   std::string eval_model, eval_corpus;
   bool eval_drop = false;
   long eval_threads = t.threads;
-  CLI::App* eval_cmd = app.add_subcommand("eval", "mean loss of a checkpoint on a text, in nats and bits per character");
+  CLI::App* eval_cmd = app.add_subcommand(
+      "eval", "mean loss of a checkpoint on a text, in nats and bits per character");
   eval_cmd->add_option("--model", eval_model, "checkpoint")->required();
   eval_cmd->add_option("--corpus", eval_corpus, "text file or corpus name")->required();
-  eval_cmd->add_flag("--drop-unknown", eval_drop, "drop characters outside the vocabulary instead of failing");
+  eval_cmd->add_flag("--drop-unknown", eval_drop,
+                     "drop characters outside the vocabulary instead of failing");
   eval_cmd->add_option("--threads", eval_threads, "threads")->capture_default_str();
 
   std::string stats_corpus;

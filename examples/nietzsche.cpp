@@ -1,10 +1,10 @@
 // The book's listing 8.1 in C++: character-level LSTM text generation on Nietzsche.
 //   nietzsche [CORPUS] [--epochs N] [--seed S] [--threads N]
 // CORPUS defaults to ../shared/data/nietzsche.txt; the book trains 60 epochs.
-#include <charlstm/charlstm.hpp>
-
 #include <unistd.h>
 
+#include <algorithm>
+#include <charlstm/charlstm.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -12,7 +12,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <algorithm>
 
 int main(int argc, char** argv) try {
   std::string path = CHARLSTM_DATA_DIR "/nietzsche.txt";
@@ -23,8 +22,10 @@ int main(int argc, char** argv) try {
     const std::string arg = argv[k];
     if ((arg == "--epochs" || arg == "--seed" || arg == "--threads") && k + 1 < argc) {
       const unsigned long long value = std::stoull(argv[++k]);
-      if (arg == "--seed") seed = value;
-      else (arg == "--epochs" ? epochs : threads) = static_cast<long>(value);
+      if (arg == "--seed")
+        seed = value;
+      else
+        (arg == "--epochs" ? epochs : threads) = static_cast<long>(value);
     } else if (arg.rfind("--", 0) == 0) {
       throw charlstm::error("unknown option " + arg +
                             "; usage: nietzsche [CORPUS] [--epochs N] [--seed S] [--threads N]");
@@ -60,8 +61,9 @@ int main(int argc, char** argv) try {
     const double loss = charlstm::train_epoch(
         trainer, windows, batch_size, engine, [&](const charlstm::epoch_progress& p) {
           if (terminal && (p.batches_done % 10 == 0 || p.batches_done == p.batches_total)) {
-            std::fprintf(stderr, "\r%ld/%ld - %.0fs - loss: %.4f", static_cast<long>(p.batches_done),
-                         static_cast<long>(p.batches_total), seconds(), p.mean_loss);
+            std::fprintf(stderr, "\r%ld/%ld - %.0fs - loss: %.4f",
+                         static_cast<long>(p.batches_done), static_cast<long>(p.batches_total),
+                         seconds(), p.mean_loss);
           }
           return true;
         });

@@ -1,10 +1,9 @@
 // Checkpoints: exact round trip, and every kind of damaged or mismatched file rejected with a
 // precise charlstm::error, never a crash or an out-of-bounds read (the asan preset runs these).
-#include <catch2/catch.hpp>
-#include <charlstm/checkpoint.hpp>
-
 #include <sys/stat.h>
 
+#include <catch2/catch.hpp>
+#include <charlstm/checkpoint.hpp>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -19,11 +18,15 @@ struct small_model {
   charlstm::model<float> m{vocab.size(), 6, 3};
   small_model() {
     for (auto& t : m.rms_acc.tensors()) {  // not the padding between tensors, which is not saved
-      for (long k = 0; k < t.rows * t.cols; ++k) t.data[k] = 0.001f * static_cast<float>(k % 17 + 1);
+      for (long k = 0; k < t.rows * t.cols; ++k)
+        t.data[k] = 0.001f * static_cast<float>(k % 17 + 1);
     }
     m.steps = 42;
   }
-  std::string bytes() { return charlstm::checkpoint_bytes(m, {vocab, {{"maxlen", "60"}, {"note", "a \"quoted\"\nline"}}}); }
+  std::string bytes() {
+    return charlstm::checkpoint_bytes(m,
+                                      {vocab, {{"maxlen", "60"}, {"note", "a \"quoted\"\nline"}}});
+  }
 };
 
 std::string temp_path(const std::string& name) {
@@ -43,17 +46,20 @@ std::string parse_error(const std::string& bytes) {
 // The checkpoint with its JSON header replaced by `header` (padding and length recomputed).
 std::string with_header(const std::string& bytes, std::string header) {
   std::uint64_t n = 0;
-  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+  for (int k = 7; k >= 0; --k)
+    n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
   const std::string data = bytes.substr(8 + n);
   while (header.size() % 8) header += ' ';
   std::string out(8, '\0');
-  for (int k = 0; k < 8; ++k) out[static_cast<std::size_t>(k)] = static_cast<char>((header.size() >> (8 * k)) & 0xFF);
+  for (int k = 0; k < 8; ++k)
+    out[static_cast<std::size_t>(k)] = static_cast<char>((header.size() >> (8 * k)) & 0xFF);
   return out + header + data;
 }
 
 std::string header_of(const std::string& bytes) {
   std::uint64_t n = 0;
-  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+  for (int k = 7; k >= 0; --k)
+    n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
   return bytes.substr(8, n);
 }
 
@@ -92,7 +98,8 @@ TEST_CASE("The file is safetensors: header length, JSON, row-major tensors", "[c
   CHECK(w_x->find("shape")->items[0].text == "24");  // 4H rows, as PyTorch's weight_ih_l0
   CHECK(w_x->find("shape")->items[1].text == std::to_string(s.vocab.size()));
   // Row-major: the second float of the data is w_x(0, 1).
-  const auto begin = static_cast<std::size_t>(w_x->find("data_offsets")->items[0].as_count("begin"));
+  const auto begin =
+      static_cast<std::size_t>(w_x->find("data_offsets")->items[0].as_count("begin"));
   float second;
   std::memcpy(&second, bytes.data() + 8 + header.size() + begin + sizeof(float), sizeof second);
   CHECK(second == s.m.params.lstm.w_x(0, 1));
@@ -144,24 +151,33 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
   CHECK_THAT(parse_error(with_header(bytes, "{\"a\": ")), Catch::Contains("invalid JSON at byte"));
   CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"F32\"", "\"F16\""))),
              Catch::Contains("dtype F16, expected F32"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"shape\":[24," + V + "]", "\"shape\":[25," + V + "]"))),
-             Catch::Contains("tensor 'lstm.w_x' has shape [25, " + V + "], expected [24, " + V + "]"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"hidden_size\":\"6\"", "\"hidden_size\":\"7\""))),
+  CHECK_THAT(
+      parse_error(with_header(
+          bytes, replace_once(header, "\"shape\":[24," + V + "]", "\"shape\":[25," + V + "]"))),
+      Catch::Contains("tensor 'lstm.w_x' has shape [25, " + V + "], expected [24, " + V + "]"));
+  CHECK_THAT(parse_error(with_header(
+                 bytes, replace_once(header, "\"hidden_size\":\"6\"", "\"hidden_size\":\"7\""))),
              Catch::Contains("expected [28, " + V + "]"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocab_size\":\"" + V + "\"", "\"vocab_size\":\"99\""))),
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocab_size\":\"" + V + "\"",
+                                                         "\"vocab_size\":\"99\""))),
              Catch::Contains("the vocabulary has " + V + " symbols but vocab_size is 99"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocabulary\":\" a", "\"vocabulary\":\"a "))),
+  CHECK_THAT(parse_error(with_header(
+                 bytes, replace_once(header, "\"vocabulary\":\" a", "\"vocabulary\":\"a "))),
              Catch::Contains("sorted and unique"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format\":\"charlstm\"", "\"format\":\"other\""))),
+  CHECK_THAT(parse_error(with_header(
+                 bytes, replace_once(header, "\"format\":\"charlstm\"", "\"format\":\"other\""))),
              Catch::Contains("format is 'other'"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format_version\":\"1\"", "\"format_version\":\"2\""))),
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format_version\":\"1\"",
+                                                         "\"format_version\":\"2\""))),
              Catch::Contains("format version 2"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[4,"))),
+  CHECK_THAT(parse_error(with_header(
+                 bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[4,"))),
              Catch::Contains("spans 4.."));
   CHECK_THAT(parse_error(bytes.substr(0, bytes.size() - 4)), Catch::Contains("ends at byte"));
   CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"lstm.b\"", "\"lstm.bias\""))),
              Catch::Contains("unexpected tensor 'lstm.bias'"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[-1,"))),
+  CHECK_THAT(parse_error(with_header(
+                 bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[-1,"))),
              Catch::Contains("non-negative integer"));
 
   // A tensor holding NaN.
@@ -173,7 +189,8 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
 
 TEST_CASE("Loading a directory, a missing file or an empty file is a clear error", "[checkpoint]") {
   charlstm::checkpoint_info info;
-  CHECK_THROWS_WITH(charlstm::load_checkpoint<float>("/tmp", info), Catch::Contains("is a directory"));
+  CHECK_THROWS_WITH(charlstm::load_checkpoint<float>("/tmp", info),
+                    Catch::Contains("is a directory"));
   CHECK_THROWS_WITH(charlstm::load_checkpoint<float>("/nonexistent/m.safetensors", info),
                     Catch::Contains("cannot open checkpoint"));
   const std::string empty = temp_path("empty.safetensors");
@@ -182,7 +199,8 @@ TEST_CASE("Loading a directory, a missing file or an empty file is a clear error
   std::remove(empty.c_str());
 }
 
-TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary file", "[checkpoint]") {
+TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary file",
+          "[checkpoint]") {
   small_model s;
   const std::string dir = temp_path("readonly_dir");
   ::mkdir(dir.c_str(), 0755);
@@ -197,8 +215,9 @@ TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary 
     ::chmod(dir.c_str(), 0755);
     CHECK(charlstm::read_file_bytes(path) == before);
   }
-  CHECK_THROWS_WITH(charlstm::save_checkpoint(dir + "/missing/model.safetensors", s.m, {s.vocab, {}}),
-                    Catch::Contains("does the directory exist"));
+  CHECK_THROWS_WITH(
+      charlstm::save_checkpoint(dir + "/missing/model.safetensors", s.m, {s.vocab, {}}),
+      Catch::Contains("does the directory exist"));
   std::remove(path.c_str());
   CHECK(::rmdir(dir.c_str()) == 0);  // empty: no temporary file was left behind
 }

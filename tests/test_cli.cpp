@@ -2,7 +2,6 @@
 // round-trip, exact resume, and clear errors for bad input.
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
-
 #include <regex>
 #include <sstream>
 #include <string>
@@ -39,14 +38,19 @@ charlstm::model<float> load(const std::string& path, charlstm::checkpoint_info& 
 TEST_CASE("train prints one plain line per epoch when not a terminal", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());
-  const auto r = run_cli("train " + small_flags(dir) + " --epochs 2 --out " + quote(dir / "m.safetensors"));
+  const auto r =
+      run_cli("train " + small_flags(dir) + " --epochs 2 --out " + quote(dir / "m.safetensors"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find('\r') == std::string::npos);
   CHECK_THAT(r.out, Catch::Contains("Epoch 1/2\n") && Catch::Contains("Epoch 2/2\n"));
   const std::regex bar(R"(\n(\d+)/\1 \[=+\] - \d+s \d+ms/step - loss: \d+\.\d{4}\n)");
-  CHECK(std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), bar), std::sregex_iterator()) == 2);
-  CHECK(std::regex_search(r.out, std::regex(R"(loss: \d\.\d{4} \(\d\.\d{4} bits/char\) - val_loss: \d\.\d{4} \(\d\.\d{4} bits/char\))")));
+  CHECK(std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), bar),
+                      std::sregex_iterator()) == 2);
+  CHECK(std::regex_search(
+      r.out,
+      std::regex(
+          R"(loss: \d\.\d{4} \(\d\.\d{4} bits/char\) - val_loss: \d\.\d{4} \(\d\.\d{4} bits/char\))")));
   for (const char* t : {"0.2", "0.5", "1", "1.2"}) {
     CHECK_THAT(r.out, Catch::Contains(std::string("------ temperature: ") + t + "\n"));
   }
@@ -56,14 +60,17 @@ TEST_CASE("train prints one plain line per epoch when not a terminal", "[cli]") 
 TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());
-  REQUIRE(run_cli("train " + small_flags(dir) + " --epochs 1 --out " + quote(dir / "m.safetensors")).exit_code == 0);
+  REQUIRE(run_cli("train " + small_flags(dir) + " --epochs 1 --out " + quote(dir / "m.safetensors"))
+              .exit_code == 0);
   charlstm::checkpoint_info info;
   auto m = load(dir / "m.safetensors", info);
   charlstm::save_checkpoint(dir / "copy.safetensors", m, info);
-  CHECK(charlstm::read_file_bytes(dir / "copy.safetensors") == charlstm::read_file_bytes(dir / "m.safetensors"));
+  CHECK(charlstm::read_file_bytes(dir / "copy.safetensors") ==
+        charlstm::read_file_bytes(dir / "m.safetensors"));
 
   for (const char* mode : {"--stateful", "--window"}) {
-    const std::string args = std::string("generate --length 80 --seed 7 --temperature 0.7 ") + mode + " --model ";
+    const std::string args =
+        std::string("generate --length 80 --seed 7 --temperature 0.7 ") + mode + " --model ";
     const auto a = run_cli(args + quote(dir / "m.safetensors"));
     const auto b = run_cli(args + quote(dir / "copy.safetensors"));
     INFO(a.err);
@@ -72,9 +79,11 @@ TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[
     CHECK(a.out.size() > 80);
     CHECK_THAT(a.err, Catch::Contains("characters/s"));
   }
-  const auto eval = run_cli("eval --model " + quote(dir / "m.safetensors") + " --corpus " + quote(dir / "corpus.txt"));
+  const auto eval = run_cli("eval --model " + quote(dir / "m.safetensors") + " --corpus " +
+                            quote(dir / "corpus.txt"));
   CHECK(eval.exit_code == 0);
-  CHECK(std::regex_search(eval.out, std::regex(R"(loss \d\.\d{4} nats/char, \d\.\d{4} bits/char)")));
+  CHECK(
+      std::regex_search(eval.out, std::regex(R"(loss \d\.\d{4} nats/char, \d\.\d{4} bits/char)")));
 }
 
 TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
@@ -83,13 +92,17 @@ TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
   const std::string flags = "train " + small_flags(dir);
   REQUIRE(run_cli(flags + " --epochs 2 --out " + quote(dir / "two.safetensors")).exit_code == 0);
   REQUIRE(run_cli(flags + " --epochs 1 --out " + quote(dir / "one.safetensors")).exit_code == 0);
-  const auto resumed = run_cli("train --resume " + quote(dir / "one.safetensors") + " --epochs 2 --threads 2 --sample-length 30 --out " +
+  const auto resumed = run_cli("train --resume " + quote(dir / "one.safetensors") +
+                               " --epochs 2 --threads 2 --sample-length 30 --out " +
                                quote(dir / "resumed.safetensors"));
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.exit_code == 0);
   // Stopped part-way through the first epoch, then resumed to the end of the second.
-  REQUIRE(run_cli(flags + " --epochs 2 --max-steps 5 --out " + quote(dir / "part.safetensors")).exit_code == 0);
-  REQUIRE(run_cli("train --resume " + quote(dir / "part.safetensors") + " --epochs 2 --threads 2 --sample-length 30").exit_code == 0);
+  REQUIRE(run_cli(flags + " --epochs 2 --max-steps 5 --out " + quote(dir / "part.safetensors"))
+              .exit_code == 0);
+  REQUIRE(run_cli("train --resume " + quote(dir / "part.safetensors") +
+                  " --epochs 2 --threads 2 --sample-length 30")
+              .exit_code == 0);
 
   charlstm::checkpoint_info a, b, c;
   const auto two = load(dir / "two.safetensors", a);
@@ -106,15 +119,18 @@ TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
 TEST_CASE("A prime with unknown characters is an error that lists them", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());
-  REQUIRE(run_cli("train " + small_flags(dir) + " --epochs 1 --out " + quote(dir / "m.safetensors")).exit_code == 0);
-  const auto bad = run_cli("generate --model " + quote(dir / "m.safetensors") + " --prime 'the {#} \xce\xa9'");
+  REQUIRE(run_cli("train " + small_flags(dir) + " --epochs 1 --out " + quote(dir / "m.safetensors"))
+              .exit_code == 0);
+  const auto bad =
+      run_cli("generate --model " + quote(dir / "m.safetensors") + " --prime 'the {#} \xce\xa9'");
   CHECK(bad.exit_code == 1);
-  CHECK_THAT(bad.err, Catch::Contains("--prime has 4 character(s) outside the model's vocabulary") &&
-                          Catch::Contains("U+007B '{'") && Catch::Contains("U+0023 '#'") &&
-                          Catch::Contains("U+03C9 'ω'") && Catch::Contains("--drop-unknown"));
+  CHECK_THAT(bad.err,
+             Catch::Contains("--prime has 4 character(s) outside the model's vocabulary") &&
+                 Catch::Contains("U+007B '{'") && Catch::Contains("U+0023 '#'") &&
+                 Catch::Contains("U+03C9 'ω'") && Catch::Contains("--drop-unknown"));
   CHECK(bad.out.empty());
-  const auto dropped = run_cli("generate --drop-unknown --length 10 --model " + quote(dir / "m.safetensors") +
-                               " --prime 'the {#} \xce\xa9'");
+  const auto dropped = run_cli("generate --drop-unknown --length 10 --model " +
+                               quote(dir / "m.safetensors") + " --prime 'the {#} \xce\xa9'");
   CHECK(dropped.exit_code == 0);
   CHECK_THAT(dropped.out, Catch::StartsWith("the  "));
 }
@@ -122,7 +138,8 @@ TEST_CASE("A prime with unknown characters is an error that lists them", "[cli]"
 TEST_CASE("Bad flags and files are clear errors with a non-zero exit", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());
-  const std::string train = "train --out " + quote(dir / "m.safetensors") + " --corpus " + quote(dir / "corpus.txt") + " ";
+  const std::string train = "train --out " + quote(dir / "m.safetensors") + " --corpus " +
+                            quote(dir / "corpus.txt") + " ";
   const std::pair<std::string, std::string> cases[] = {
       {train + "--step 0", "--step must be at least 1"},
       {train + "--maxlen 0", "--maxlen must be in [1, 100000]"},
@@ -135,7 +152,8 @@ TEST_CASE("Bad flags and files are clear errors with a non-zero exit", "[cli]") 
       {train + "--temperatures 0.5,-1", "temperature must be a finite number >= 0"},
       {train + "--temperatures 0.5,abc", "'abc' is not a number"},
       {train + "--epochs 0", "--epochs must be at least 1"},
-      {"train --corpus " + quote(dir / "missing.txt") + " --out x", "is neither a readable file nor a known name"},
+      {"train --corpus " + quote(dir / "missing.txt") + " --out x",
+       "is neither a readable file nor a known name"},
       {"train --corpus " + quote(dir / "corpus.txt"), "give --out MODEL"},
       {"generate --model " + quote(dir / "missing.safetensors"), "cannot open checkpoint"},
       {"generate --model " + quote(dir.path), "is a directory"},

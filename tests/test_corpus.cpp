@@ -2,7 +2,6 @@
 #include <catch2/catch.hpp>
 #include <charlstm/corpus.hpp>
 #include <charlstm/vectorizer.hpp>
-
 #include <string>
 #include <vector>
 
@@ -45,7 +44,8 @@ TEST_CASE("Lowercasing and the vocabulary agree with Python on the three corpora
 }
 
 TEST_CASE("UTF-8 decoding round-trips and names the offset of bad bytes", "[corpus]") {
-  const std::string text = u8"Zarathustra sprach: \u00dcber-Mensch, \u03b1\u03b2\u03b3, \U0001F600.";
+  const std::string text =
+      u8"Zarathustra sprach: \u00dcber-Mensch, \u03b1\u03b2\u03b3, \U0001F600.";
   const std::u32string decoded = charlstm::decode_utf8(text);
   CHECK(decoded.size() == 40);
   CHECK(charlstm::encode_utf8(decoded) == text);
@@ -59,7 +59,8 @@ TEST_CASE("UTF-8 decoding round-trips and names the offset of bad bytes", "[corp
     return std::string("no error");
   };
   CHECK_THAT(message_of("abc\xff"), Catch::Contains("sample.txt: invalid UTF-8 at byte offset 3"));
-  CHECK_THAT(message_of("ab\xc3"), Catch::Contains("byte offset 2") && Catch::Contains("truncated"));
+  CHECK_THAT(message_of("ab\xc3"),
+             Catch::Contains("byte offset 2") && Catch::Contains("truncated"));
   CHECK_THAT(message_of("a\xc0\xaf"), Catch::Contains("overlong"));
   CHECK_THAT(message_of("\xed\xa0\x80"), Catch::Contains("surrogate"));
   CHECK_THAT(message_of("\xf4\x90\x80\x80"), Catch::Contains("above U+10FFFF"));

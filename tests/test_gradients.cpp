@@ -6,7 +6,6 @@
 #include <charlstm/loss.hpp>
 #include <charlstm/lstm.hpp>
 #include <charlstm/model.hpp>
-
 #include <functional>
 #include <random>
 #include <vector>
@@ -65,7 +64,8 @@ struct lstm_fixture {
   charlstm::aligned_buffer<double> buffer, grad_buffer;
   charlstm::lstm_weights<double> w, grads;
   explicit lstm_fixture(isize inputs, std::mt19937_64& engine)
-      : buffer(static_cast<std::size_t>(charlstm::lstm_weights<double>::buffer_size(inputs, H)), 0.0),
+      : buffer(static_cast<std::size_t>(charlstm::lstm_weights<double>::buffer_size(inputs, H)),
+               0.0),
         grad_buffer(buffer.size(), 0.0),
         w(buffer.data(), inputs, H),
         grads(grad_buffer.data(), inputs, H) {
@@ -91,8 +91,8 @@ TEST_CASE("LSTM backward through time matches finite differences (one-hot input)
       const matrix<double>& r = last_only ? r_last : r_all;
       auto loss = [&] {
         charlstm::lstm_forward(cache, p.w, ids.data(), T, B, h0, c0);
-        const matrix<double> h = last_only ? matrix<double>(cache.h_at(T))
-                                           : matrix<double>(cache.h.rightCols(T * B));
+        const matrix<double> h =
+            last_only ? matrix<double>(cache.h_at(T)) : matrix<double>(cache.h.rightCols(T * B));
         return (r.array() * h.array()).sum();
       };
       loss();
@@ -164,7 +164,9 @@ TEST_CASE("Softmax cross-entropy gradient matches finite differences", "[gradien
   matrix<double> logits = random_matrix(V, B, engine, 3.0);
   const std::vector<token_id> targets = random_ids(B, V, engine);
   matrix<double> d_logits(V, B), scratch(V, B);
-  auto loss = [&] { return charlstm::softmax_cross_entropy<double>(scratch, logits, targets.data()); };
+  auto loss = [&] {
+    return charlstm::softmax_cross_entropy<double>(scratch, logits, targets.data());
+  };
   charlstm::softmax_cross_entropy<double>(d_logits, logits, targets.data());
   check_gradient("logits", d_logits.data(), logits.data(), logits.size(), loss);
 }

@@ -4,7 +4,6 @@
 #include <charlstm/generate.hpp>
 #include <charlstm/model.hpp>
 #include <charlstm/vectorizer.hpp>
-
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -149,7 +148,8 @@ TEST_CASE("A model overfits a 200-character string", "[model]") {
   const isize B = windows.size();
   std::vector<isize> which(static_cast<std::size_t>(B));
   std::iota(which.begin(), which.end(), 0);
-  std::vector<token_id> batch(static_cast<std::size_t>(T * B)), targets(static_cast<std::size_t>(B));
+  std::vector<token_id> batch(static_cast<std::size_t>(T * B)),
+      targets(static_cast<std::size_t>(B));
   charlstm::gather_batch(windows, which.data(), B, batch.data(), targets.data());
   charlstm::model<float> m(vocab.size(), 64, 7);
   float loss = 0;

@@ -5,7 +5,6 @@
 // within 1e-10.
 #include <catch2/catch.hpp>
 #include <charlstm/model.hpp>
-
 #include <string>
 #include <vector>
 
@@ -103,7 +102,7 @@ TEMPLATE_TEST_CASE("Window model matches PyTorch: small odd shapes with an initi
   check_window_fixture<TestType>("lstm_small.txt");
 }
 
-TEMPLATE_TEST_CASE("Window model matches PyTorch: the book's vocabulary, T 10, H 32",
-                   "[pytorch]", float, double) {
+TEMPLATE_TEST_CASE("Window model matches PyTorch: the book's vocabulary, T 10, H 32", "[pytorch]",
+                   float, double) {
   check_window_fixture<TestType>("lstm_book_shape.txt");
 }

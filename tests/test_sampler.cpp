@@ -1,7 +1,6 @@
 // The book's temperature sampling.
 #include <catch2/catch.hpp>
 #include <charlstm/sampler.hpp>
-
 #include <cmath>
 #include <limits>
 #include <random>
@@ -50,7 +49,8 @@ TEST_CASE("Temperature 1 reproduces the distribution (chi-square)", "[sampler]")
   std::mt19937_64 engine(2024);
   const int draws = 200000;
   std::vector<int> counts(p.size(), 0);
-  for (int k = 0; k < draws; ++k) ++counts[static_cast<std::size_t>(charlstm::sample(p, 1.0, engine))];
+  for (int k = 0; k < draws; ++k)
+    ++counts[static_cast<std::size_t>(charlstm::sample(p, 1.0, engine))];
   double chi2 = 0;
   for (std::size_t k = 0; k < p.size(); ++k) {
     const double expected = draws * p[k];
@@ -84,8 +84,8 @@ TEST_CASE("Zero probabilities are never drawn", "[sampler]") {
 TEST_CASE("Bad temperatures throw charlstm::error", "[sampler]") {
   const std::vector<double> p = {0.5, 0.5};
   std::mt19937_64 engine(1);
-  for (double bad : {-0.5, std::numeric_limits<double>::quiet_NaN(),
-                     std::numeric_limits<double>::infinity()}) {
+  for (double bad :
+       {-0.5, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
     CHECK_THROWS_AS(charlstm::reweight_distribution(p, bad), charlstm::error);
     CHECK_THROWS_AS(charlstm::sample(p, bad, engine), charlstm::error);
   }

@@ -1,7 +1,6 @@
 // Each xsimd kernel equals its scalar twin, for every length 1 .. 2*(SIMD width)+1 and at 128.
 #include <catch2/catch.hpp>
 #include <charlstm/simd.hpp>
-
 #include <random>
 #include <vector>
 
@@ -95,10 +94,10 @@ TEMPLATE_TEST_CASE("softmax cross-entropy and log-sum-exp equal their scalar twi
     std::vector<charlstm::token_id> targets = {0, static_cast<charlstm::token_id>(V - 1),
                                                static_cast<charlstm::token_id>(V / 2)};
     std::vector<S> d(V * B), d_ref(V * B);
-    const S loss = charlstm::softmax_cross_entropy(V, B, logits.data(), targets.data(), S(0.5),
-                                                   d.data());
+    const S loss =
+        charlstm::softmax_cross_entropy(V, B, logits.data(), targets.data(), S(0.5), d.data());
     const S loss_ref = charlstm::scalar::softmax_cross_entropy(V, B, logits.data(), targets.data(),
-                                                              S(0.5), d_ref.data());
+                                                               S(0.5), d_ref.data());
     INFO("V = " << V);
     CHECK(compare(d.data(), d_ref.data(), V * B).error < kernel_tolerance<S>());
     CHECK(compare(&loss, &loss_ref, 1, 1.0).error < kernel_tolerance<S>());

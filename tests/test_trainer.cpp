@@ -1,9 +1,8 @@
 // Data-parallel training: deterministic for a thread count, and equal to one thread up to float
 // summation order.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <charlstm/trainer.hpp>
-
-#include <atomic>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -42,8 +41,8 @@ TEST_CASE("The thread team runs every index once and forwards exceptions", "[tra
     for (auto& h : hits) CHECK(h == 1);
   }
   CHECK_THROWS_WITH(team.run([](isize k) {
-                      if (k == 2) throw std::runtime_error("from thread 2");
-                    }),
+    if (k == 2) throw std::runtime_error("from thread 2");
+  }),
                     "from thread 2");
   std::atomic<int> after{0};
   team.run([&](isize) { ++after; });

@@ -108,7 +108,8 @@ inline void write_file_atomically(const std::string& path, const std::string& by
   temp = name.data();
   try {
     write_all(fd, bytes.data(), bytes.size(), path);
-    if (::fsync(fd) != 0) throw error("cannot flush '" + path + "' to disk: " + std::strerror(errno));
+    if (::fsync(fd) != 0)
+      throw error("cannot flush '" + path + "' to disk: " + std::strerror(errno));
     ::fchmod(fd, 0644);
     if (::close(fd) != 0) {
       ::unlink(temp.c_str());
@@ -141,7 +142,8 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   std::map<std::string, std::string> meta = info.metadata;
   meta["format"] = checkpoint_format;
   meta["format_version"] = std::to_string(checkpoint_version);
-  meta["vocabulary"] = encode_utf8(std::u32string(info.vocab.symbols.begin(), info.vocab.symbols.end()));
+  meta["vocabulary"] =
+      encode_utf8(std::u32string(info.vocab.symbols.begin(), info.vocab.symbols.end()));
   meta["vocab_size"] = std::to_string(m.vocab_size());
   meta["hidden_size"] = std::to_string(m.hidden_size());
   meta["optimizer_steps"] = std::to_string(m.steps);
@@ -156,7 +158,8 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   std::string data;
   for (const auto& t : checkpoint_detail::all_tensors(m)) {
     // Row-major (C order) as safetensors and PyTorch expect: our storage is column-major.
-    const matrix<S> row_major_as_cols = Eigen::Map<const matrix<S>>(t.data, t.rows, t.cols).transpose();
+    const matrix<S> row_major_as_cols =
+        Eigen::Map<const matrix<S>>(t.data, t.rows, t.cols).transpose();
     const std::size_t begin = data.size();
     data.append(reinterpret_cast<const char*>(row_major_as_cols.data()),
                 static_cast<std::size_t>(row_major_as_cols.size()) * sizeof(S));
@@ -171,7 +174,8 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   while (header.size() % 8 != 0) header += ' ';
   std::string out(8, '\0');
   std::uint64_t n = header.size();
-  for (int k = 0; k < 8; ++k) out[static_cast<std::size_t>(k)] = static_cast<char>((n >> (8 * k)) & 0xFF);
+  for (int k = 0; k < 8; ++k)
+    out[static_cast<std::size_t>(k)] = static_cast<char>((n >> (8 * k)) & 0xFF);
   return out + header + data;
 }
 
@@ -185,16 +189,21 @@ void save_checkpoint(const std::string& path, model<S>& m, const checkpoint_info
 // Parses checkpoint bytes into a model and its info; `source` names it in messages.  Every
 // check happens before any tensor byte is read, and every failure throws charlstm::error.
 template <class S>
-model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info, const std::string& source) {
+model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
+                          const std::string& source) {
   auto fail = [&](const std::string& why) { checkpoint_detail::invalid(source, why); };
-  if (bytes.size() < 8) fail("the file has " + std::to_string(bytes.size()) + " bytes, fewer than the 8-byte header length");
+  if (bytes.size() < 8)
+    fail("the file has " + std::to_string(bytes.size()) +
+         " bytes, fewer than the 8-byte header length");
   std::uint64_t n = 0;
-  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
+  for (int k = 7; k >= 0; --k)
+    n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
   if (n > bytes.size() - 8) {
     fail("the header claims " + std::to_string(n) + " bytes but only " +
          std::to_string(bytes.size() - 8) + " follow (truncated file?)");
   }
-  const json_value header = parse_json(bytes.data() + 8, static_cast<std::size_t>(n), source + " header");
+  const json_value header =
+      parse_json(bytes.data() + 8, static_cast<std::size_t>(n), source + " header");
   if (header.type != json_value::kind::object) fail("the header is not a JSON object");
   const std::size_t data_begin = 8 + static_cast<std::size_t>(n);
   const std::size_t data_size = bytes.size() - data_begin;
@@ -203,15 +212,18 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info, const
   if (!meta || meta->type != json_value::kind::object) fail("no __metadata__ object");
   info.metadata.clear();
   for (const auto& kv : meta->members) {
-    if (kv.second.type != json_value::kind::string) fail("metadata '" + kv.first + "' is not a string");
+    if (kv.second.type != json_value::kind::string)
+      fail("metadata '" + kv.first + "' is not a string");
     info.metadata[kv.first] = kv.second.text;
   }
   auto meta_value = [&](const std::string& key) -> const std::string& {
     auto it = info.metadata.find(key);
-    if (it == info.metadata.end()) checkpoint_detail::invalid(source, "metadata has no '" + key + "'");
+    if (it == info.metadata.end())
+      checkpoint_detail::invalid(source, "metadata has no '" + key + "'");
     return it->second;
   };
-  if (meta_value("format") != checkpoint_format) fail("metadata format is '" + meta_value("format") + "', not 'charlstm'");
+  if (meta_value("format") != checkpoint_format)
+    fail("metadata format is '" + meta_value("format") + "', not 'charlstm'");
   if (meta_value("format_version") != std::to_string(checkpoint_version)) {
     fail("format version " + meta_value("format_version") + " is not " +
          std::to_string(checkpoint_version) + ": written by another charlstm version");
@@ -251,7 +263,8 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info, const
     for (const auto& t : tensors) known = known || t.name == member.first;
     if (!known) fail("unexpected tensor '" + member.first + "'");
   }
-  if (seen != tensors.size()) fail("expected " + std::to_string(tensors.size()) + " tensors, found " + std::to_string(seen));
+  if (seen != tensors.size())
+    fail("expected " + std::to_string(tensors.size()) + " tensors, found " + std::to_string(seen));
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
   for (auto& t : tensors) {
     const json_value* entry = header.find(t.name);
@@ -262,7 +275,8 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info, const
     const json_value* offsets = entry->find("data_offsets");
     if (!dtype || dtype->type != json_value::kind::string) fail(where + " has no dtype");
     if (dtype->text != checkpoint_detail::dtype_name<S>()) {
-      fail(where + " has dtype " + dtype->text + ", expected " + checkpoint_detail::dtype_name<S>());
+      fail(where + " has dtype " + dtype->text + ", expected " +
+           checkpoint_detail::dtype_name<S>());
     }
     if (!shape || shape->type != json_value::kind::array) fail(where + " has no shape");
     std::vector<std::int64_t> dims;
@@ -308,9 +322,11 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info, const
     }
     ranges.emplace_back(begin, end);
     matrix<S> row_major_as_cols(t.cols, t.rows);
-    std::memcpy(row_major_as_cols.data(), bytes.data() + data_begin + begin, static_cast<std::size_t>(expected_bytes));
+    std::memcpy(row_major_as_cols.data(), bytes.data() + data_begin + begin,
+                static_cast<std::size_t>(expected_bytes));
     Eigen::Map<matrix<S>>(t.data, t.rows, t.cols) = row_major_as_cols.transpose();
-    if (!Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).allFinite()) fail(where + " holds NaN or infinite values");
+    if (!Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).allFinite())
+      fail(where + " holds NaN or infinite values");
   }
   return m;
 }

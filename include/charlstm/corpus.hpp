@@ -187,7 +187,9 @@ struct vocabulary {
     return static_cast<token_id>(it - symbols.begin());
   }
   char32_t symbol(token_id id) const {
-    require(id >= 0 && id < size(), "token id " + std::to_string(id) + " outside the vocabulary");
+    if (!(id >= 0 && id < size())) {
+      throw error("token id " + std::to_string(id) + " outside the vocabulary");
+    }
     return symbols[static_cast<std::size_t>(id)];
   }
 
@@ -202,5 +204,69 @@ struct vocabulary {
     return text;
   }
 };
+
+// Python's str.split(): the words between runs of Unicode whitespace.
+inline std::vector<std::u32string> split_words(const std::u32string& text) {
+  auto is_space = [](char32_t c) {
+    return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 ||
+           c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+  };
+  std::vector<std::u32string> words;
+  std::u32string word;
+  for (char32_t c : text) {
+    if (!is_space(c)) {
+      word += c;
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+// Python's str.split(separator).
+inline std::vector<std::u32string> split_on(const std::u32string& text,
+                                            const std::u32string& separator) {
+  std::vector<std::u32string> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t at = text.find(separator, start);
+    parts.push_back(text.substr(start, at - start));
+    if (at == std::u32string::npos) return parts;
+    start = at + separator.size();
+  }
+}
+
+// The dataset statistics of the Simpsons (Moe's Tavern) notebook, computed as it does: words
+// are text.split(), scenes are separated by a blank line, lines by a newline.
+struct text_statistics {
+  std::size_t characters = 0, unique_characters = 0, unique_words = 0, scenes = 0, lines = 0;
+  double lines_per_scene = 0;  // mean of scene.count('\n')
+  double words_per_line = 0;
+};
+
+inline text_statistics statistics(const std::u32string& text) {
+  text_statistics s;
+  s.characters = text.size();
+  s.unique_characters = vocabulary(text).symbols.size();
+  std::vector<std::u32string> words = split_words(text);
+  std::sort(words.begin(), words.end());
+  s.unique_words =
+      static_cast<std::size_t>(std::unique(words.begin(), words.end()) - words.begin());
+  const std::vector<std::u32string> scenes = split_on(text, U"\n\n");
+  s.scenes = scenes.size();
+  double newlines = 0, words_in_lines = 0;
+  for (const std::u32string& scene : scenes) {
+    newlines += static_cast<double>(std::count(scene.begin(), scene.end(), U'\n'));
+    for (const std::u32string& line : split_on(scene, U"\n")) {
+      ++s.lines;
+      words_in_lines += static_cast<double>(split_words(line).size());
+    }
+  }
+  s.lines_per_scene = newlines / static_cast<double>(s.scenes);
+  s.words_per_line = words_in_lines / static_cast<double>(s.lines);
+  return s;
+}
 
 }  // namespace charlstm

@@ -33,8 +33,7 @@ void dense_init(dense_weights<S>& d, Engine& engine) {
 // logits (V, N) = w x + b for x (H, N).
 //   dense_forward(logits, weights, h);
 template <class S>
-void dense_forward(matrix_ref<S> logits, const dense_weights<S>& d,
-                   const_matrix_ref<S> x) {
+void dense_forward(matrix_ref<S> logits, const dense_weights<S>& d, const_matrix_ref<S> x) {
   require_shape(x, d.input_size(), x.cols(), "dense input");
   require_shape(logits, d.output_size(), x.cols(), "dense output");
   logits.noalias() = d.w * x;
@@ -43,9 +42,8 @@ void dense_forward(matrix_ref<S> logits, const dense_weights<S>& d,
 
 // Adds dL/dw, dL/db into grads; writes d_x (H, N) = w^T d_logits.
 template <class S>
-void dense_backward(dense_weights<S>& grads, matrix_ref<S> d_x,
-                    const_matrix_ref<S> d_logits, const dense_weights<S>& d,
-                    const_matrix_ref<S> x) {
+void dense_backward(dense_weights<S>& grads, matrix_ref<S> d_x, const_matrix_ref<S> d_logits,
+                    const dense_weights<S>& d, const_matrix_ref<S> x) {
   require_shape(d_logits, d.output_size(), x.cols(), "dense d_logits");
   require_shape(d_x, d.input_size(), x.cols(), "dense d_x");
   grads.w.noalias() += d_logits * x.transpose();

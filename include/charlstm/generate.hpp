@@ -34,8 +34,8 @@ std::u32string generate_window(model<S>& m, const vocabulary& vocab, const std::
   std::vector<token_id> window = vocab.encode(seed);
   std::u32string out;
   for (index k = 0; k < length; ++k) {
-    const index next = sample(m.predict(window.data(), static_cast<index>(window.size())),
-                              temperature, engine);
+    const index next =
+        sample(m.predict(window.data(), static_cast<index>(window.size())), temperature, engine);
     out += vocab.symbol(static_cast<token_id>(next));
     if (emit) emit(out.back());
     window.erase(window.begin());

@@ -20,9 +20,9 @@ struct json_value {
   enum class kind { null, boolean, number, string, array, object };
   kind type = kind::null;
   bool boolean = false;
-  std::string text;  // a string's value, or a number's literal text
-  std::vector<json_value> items;                             // array
-  std::vector<std::pair<std::string, json_value>> members;   // object, in file order
+  std::string text;               // a string's value, or a number's literal text
+  std::vector<json_value> items;  // array
+  std::vector<std::pair<std::string, json_value>> members;  // object, in file order
 
   // The member named `key`, or nullptr.
   const json_value* find(const std::string& key) const {
@@ -66,7 +66,8 @@ class parser {
   bool at_end() const { return pos_ >= size_; }
   char peek() const { return at_end() ? '\0' : p_[pos_]; }
   void skip_space() {
-    while (!at_end() && (p_[pos_] == ' ' || p_[pos_] == '\n' || p_[pos_] == '\r' || p_[pos_] == '\t'))
+    while (!at_end() &&
+           (p_[pos_] == ' ' || p_[pos_] == '\n' || p_[pos_] == '\r' || p_[pos_] == '\t'))
       ++pos_;
   }
   void expect(char ch) {
@@ -150,8 +151,9 @@ class parser {
       const std::size_t start = pos_;
       if (peek() == '-') ++pos_;
       if (!(peek() >= '0' && peek() <= '9') || at_end()) fail("expected a digit");
-      while (!at_end() && ((p_[pos_] >= '0' && p_[pos_] <= '9') || p_[pos_] == '.' ||
-                           p_[pos_] == 'e' || p_[pos_] == 'E' || p_[pos_] == '+' || p_[pos_] == '-'))
+      while (!at_end() &&
+             ((p_[pos_] >= '0' && p_[pos_] <= '9') || p_[pos_] == '.' || p_[pos_] == 'e' ||
+              p_[pos_] == 'E' || p_[pos_] == '+' || p_[pos_] == '-'))
         ++pos_;
       v.text.assign(p_ + start, pos_ - start);
       return v;
@@ -165,10 +167,14 @@ class parser {
       if (at_end()) fail("truncated \\u escape");
       const char h = p_[pos_++];
       value <<= 4;
-      if (h >= '0' && h <= '9') value |= static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f') value |= static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') value |= static_cast<unsigned>(h - 'A' + 10);
-      else fail("bad hex digit in \\u escape");
+      if (h >= '0' && h <= '9')
+        value |= static_cast<unsigned>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        value |= static_cast<unsigned>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        value |= static_cast<unsigned>(h - 'A' + 10);
+      else
+        fail("bad hex digit in \\u escape");
     }
     return value;
   }
@@ -188,14 +194,30 @@ class parser {
       if (at_end()) fail("unterminated escape");
       const char e = p_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           unsigned cp = hex4();
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -212,7 +234,8 @@ class parser {
           out += encode_utf8(std::u32string(1, static_cast<char32_t>(cp)));
           break;
         }
-        default: fail(std::string("unknown escape '\\") + e + "'");
+        default:
+          fail(std::string("unknown escape '\\") + e + "'");
       }
     }
   }
@@ -231,11 +254,21 @@ inline std::string json_quote(const std::string& s) {
   std::string out = "\"";
   for (char ch : s) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(ch) < 0x20) {
           char buf[8];

@@ -20,9 +20,10 @@ S softmax_cross_entropy(matrix_ref<S> d_logits, const_matrix_ref<S> logits,
   const index V = logits.rows(), N = logits.cols();
   require_shape(d_logits, V, N, "softmax_cross_entropy d_logits");
   for (index n = 0; n < N; ++n) {
-    require(targets[n] >= 0 && targets[n] < V,
-            "softmax_cross_entropy: target " + std::to_string(targets[n]) + " at column " +
-                std::to_string(n) + " outside [0, " + std::to_string(V) + ")");
+    if (!(targets[n] >= 0 && targets[n] < V)) {
+      throw error("softmax_cross_entropy: target " + std::to_string(targets[n]) + " at column " +
+                  std::to_string(n) + " outside [0, " + std::to_string(V) + ")");
+    }
   }
   const S scale = S(1) / static_cast<S>(N);
   return softmax_cross_entropy(V, N, logits.data(), targets, scale, d_logits.data()) * scale;

@@ -153,17 +153,17 @@ template <class S>
 void lstm_input_gather(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids) {
   const index V = w.input_size();
   for (index k = 0; k < cache.T * cache.B; ++k) {
-    require(ids[k] >= 0 && ids[k] < V, "lstm: token id " + std::to_string(ids[k]) +
-                                           " at position " + std::to_string(k) +
-                                           " outside the vocabulary [0, " + std::to_string(V) + ")");
+    if (!(ids[k] >= 0 && ids[k] < V)) {
+      throw error("lstm: token id " + std::to_string(ids[k]) + " at position " + std::to_string(k) +
+                  " outside the vocabulary [0, " + std::to_string(V) + ")");
+    }
     cache.gates.col(k).noalias() = w.w_x.col(ids[k]) + w.b;
   }
 }
 
 // Input projection for dense input x (V, T*B): gates = w_x x + b.
 template <class S>
-void lstm_input_dense(lstm_cache<S>& cache, const lstm_weights<S>& w,
-                      const_matrix_ref<S> x) {
+void lstm_input_dense(lstm_cache<S>& cache, const lstm_weights<S>& w, const_matrix_ref<S> x) {
   require_shape(x, w.input_size(), cache.T * cache.B, "lstm input x");
   cache.gates.noalias() = w.w_x * x;
   cache.gates.colwise() += w.b;
@@ -186,8 +186,7 @@ void lstm_recurrence_forward(lstm_cache<S>& cache, const lstm_weights<S>& w) {
 //   lstm_forward(cache, w, ids, T, B, h0, c0);   // h_T is cache.h_at(T)
 template <class S>
 void lstm_forward(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids, index T,
-                  index B, const_matrix_ref<S> h0,
-                  const_matrix_ref<S> c0) {
+                  index B, const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
   const index H = w.hidden_size();
   require_shape(h0, H, B, "lstm initial h");
   require_shape(c0, H, B, "lstm initial c");
@@ -222,8 +221,7 @@ void lstm_recurrence_backward(lstm_weights<S>& grads, lstm_cache<S>& cache,
     }
     typename lstm_cache<S>::cols d_z = cache.d_gates.middleCols(t * B, B);
     lstm_cell_backward(H, B, cache.gates.middleCols(t * B, B).data(), cache.c_at(t).data(),
-                       cache.tanh_c.middleCols(t * B, B).data(), d_h, cache.d_c.data(),
-                       d_z.data());
+                       cache.tanh_c.middleCols(t * B, B).data(), d_h, cache.d_c.data(), d_z.data());
     cache.d_h.noalias() = w.w_h.transpose() * d_z;
   }
   grads.w_h.noalias() += cache.d_gates * cache.h.leftCols(T * B).transpose();
@@ -250,11 +248,12 @@ void lstm_input_dense_backward(lstm_weights<S>& grads, matrix_ref<S> d_x,
 // One step for generation: (h, c) -> (h', c') on token `id`, B = 1, carried by the caller.
 // `gates` (4H) and `tanh_c` (H) are scratch.  Equal to lstm_forward over the same tokens.
 template <class S>
-void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates,
-               vector<S>& tanh_c, const lstm_weights<S>& w, token_id id) {
+void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& tanh_c,
+               const lstm_weights<S>& w, token_id id) {
   const index H = w.hidden_size();
-  require(id >= 0 && id < w.input_size(), "lstm_step: token id " + std::to_string(id) +
-                                              " outside the vocabulary");
+  if (!(id >= 0 && id < w.input_size())) {
+    throw error("lstm_step: token id " + std::to_string(id) + " outside the vocabulary");
+  }
   gates.resize(4 * H);
   tanh_c.resize(H);
   gates.noalias() = w.w_x.col(id) + w.b;

@@ -65,10 +65,10 @@ class parameters {
 
  private:
   static std::size_t checked_size(index V, index H) {
-    require(V > 0 && V <= 1'000'000, "model: vocabulary size must be in [1, 1000000], got " +
-                                         std::to_string(V));
-    require(H > 0 && H <= 16384, "model: hidden size must be in [1, 16384], got " +
-                                     std::to_string(H));
+    require(V > 0 && V <= 1'000'000,
+            "model: vocabulary size must be in [1, 1000000], got " + std::to_string(V));
+    require(H > 0 && H <= 16384,
+            "model: hidden size must be in [1, 16384], got " + std::to_string(H));
     return static_cast<std::size_t>(lstm_weights<S>::buffer_size(V, H) +
                                     dense_weights<S>::buffer_size(V, H));
   }
@@ -77,9 +77,9 @@ class parameters {
 // The LSTM state carried from token to token when generating (batch 1), plus its scratch.
 template <class S>
 struct lstm_state {
-  vector<S> h, c;                // (H)
-  vector<S> gates, tanh_c;       // scratch (4H), (H)
-  vector<S> logits, probs;       // (V)
+  vector<S> h, c;           // (H)
+  vector<S> gates, tanh_c;  // scratch (4H), (H)
+  vector<S> logits, probs;  // (V)
 };
 
 // The buffers one forward/backward of a batch needs, reused from batch to batch.  One per
@@ -87,9 +87,9 @@ struct lstm_state {
 template <class S>
 struct workspace {
   lstm_cache<S> cache;
-  matrix<S> h0, c0;           // (H, B) zeros: the book starts every window fresh
-  matrix<S> logits, d_logits; // (V, B)
-  matrix<S> d_h;              // (H, B)
+  matrix<S> h0, c0;            // (H, B) zeros: the book starts every window fresh
+  matrix<S> logits, d_logits;  // (V, B)
+  matrix<S> d_h;               // (H, B)
 
   // The zero initial state for a batch of B.
   void zero_state(index H, index B) {
@@ -104,10 +104,10 @@ template <class S>
 class model {
  public:
   parameters<S> params;
-  parameters<S> grads;       // of the last forward_backward
-  parameters<S> rms_acc;     // RMSprop's running mean of squared gradients
+  parameters<S> grads;    // of the last forward_backward
+  parameters<S> rms_acc;  // RMSprop's running mean of squared gradients
   rmsprop optimizer;
-  std::int64_t steps = 0;    // optimizer updates done
+  std::int64_t steps = 0;  // optimizer updates done
 
   // A freshly initialised model (Keras initialisers) for V symbols and H hidden units.
   //   model<float> m(vocab.size(), 128, /*seed=*/1);

@@ -30,11 +30,11 @@ struct rmsprop {
 
   // Throws unless the hyperparameters are usable.
   void validate() const {
-    require(lr > 0 && lr < 1e6, "rmsprop: learning rate must be positive and finite, got " +
-                                    std::to_string(lr));
+    require(lr > 0 && lr < 1e6,
+            "rmsprop: learning rate must be positive and finite, got " + std::to_string(lr));
     require(rho >= 0 && rho < 1, "rmsprop: rho must be in [0, 1), got " + std::to_string(rho));
-    require(epsilon > 0 && epsilon < 1, "rmsprop: epsilon must be in (0, 1), got " +
-                                            std::to_string(epsilon));
+    require(epsilon > 0 && epsilon < 1,
+            "rmsprop: epsilon must be in (0, 1), got " + std::to_string(epsilon));
   }
 };
 

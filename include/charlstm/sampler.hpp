@@ -13,9 +13,11 @@
 namespace charlstm {
 
 inline void require_temperature(double temperature) {
-  require(std::isfinite(temperature) && temperature >= 0,
-          "temperature must be a finite number >= 0 (0 picks the most likely character), got " +
-              std::to_string(temperature));
+  if (!(std::isfinite(temperature) && temperature >= 0)) {
+    throw error(
+        "temperature must be a finite number >= 0 (0 picks the most likely character), got " +
+        std::to_string(temperature));
+  }
 }
 
 // The book's reweight_distribution: exp(log(p) / temperature), normalised.
@@ -29,9 +31,10 @@ inline std::vector<double> reweight_distribution(const std::vector<double>& p, d
   require(!p.empty(), "reweight_distribution: empty distribution");
   std::size_t best = 0;
   for (std::size_t k = 0; k < p.size(); ++k) {
-    require(p[k] >= 0 && std::isfinite(p[k]),
-            "reweight_distribution: p[" + std::to_string(k) + "] = " + std::to_string(p[k]) +
-                " is not a probability");
+    if (!(p[k] >= 0 && std::isfinite(p[k]))) {
+      throw error("reweight_distribution: p[" + std::to_string(k) + "] = " + std::to_string(p[k]) +
+                  " is not a probability");
+    }
     if (p[k] > p[best]) best = k;
   }
   require(p[best] > 0, "reweight_distribution: all probabilities are zero");

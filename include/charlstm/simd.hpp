@@ -45,7 +45,8 @@ void lstm_cell_forward_unit(index H, S* z, index j, const S* c_prev, S* c, S* ta
 template <class S>
 void lstm_cell_forward(index H, index B, S* gates, const S* c_prev, S* c, S* tanh_c, S* h) {
   for (index b = 0; b < B; ++b) {
-    for (index j = 0; j < H; ++j) lstm_cell_forward_unit(H, gates + b * 4 * H, j, c_prev, c, tanh_c, h, b * H + j);
+    for (index j = 0; j < H; ++j)
+      lstm_cell_forward_unit(H, gates + b * 4 * H, j, c_prev, c, tanh_c, h, b * H + j);
   }
 }
 
@@ -72,7 +73,8 @@ void lstm_cell_backward(index H, index B, const S* gates, const S* c_prev, const
                         const S* d_h, S* d_c, S* d_gates) {
   for (index b = 0; b < B; ++b) {
     for (index j = 0; j < H; ++j) {
-      lstm_cell_backward_unit(H, gates + b * 4 * H, j, c_prev, tanh_c, d_h, d_c, d_gates + b * 4 * H, b * H + j);
+      lstm_cell_backward_unit(H, gates + b * 4 * H, j, c_prev, tanh_c, d_h, d_c,
+                              d_gates + b * 4 * H, b * H + j);
     }
   }
 }
@@ -247,8 +249,7 @@ void rmsprop_update(index n, S* param, const S* grad, S* acc, S lr, S rho, S eps
     (batch::load_unaligned(param + k) - vlr * g / (xsimd::sqrt(a) + veps))
         .store_unaligned(param + k);
   }
-  scalar::rmsprop_update(n - vec_end, param + vec_end, grad + vec_end, acc + vec_end, lr, rho,
-                         eps);
+  scalar::rmsprop_update(n - vec_end, param + vec_end, grad + vec_end, acc + vec_end, lr, rho, eps);
 }
 
 }  // namespace charlstm

@@ -131,7 +131,8 @@ class batch_trainer {
     // parameter buffer.
     const index n = model_.params.size(), threads = team_.size();
     team_.run([&](index k) {
-      const index begin = padded_size(n * k / threads), end = std::min(n, padded_size(n * (k + 1) / threads));
+      const index begin = padded_size(n * k / threads),
+                  end = std::min(n, padded_size(n * (k + 1) / threads));
       if (begin >= end) return;
       S* sum = model_.grads.data.data();
       for (index i = begin; i < end; ++i) sum[i] = S(0);
@@ -187,7 +188,8 @@ class batch_trainer {
     });
     S loss = 0;
     for (index k = 0; k < team_.size(); ++k) {
-      loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, B)) / static_cast<S>(B);
+      loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, B)) /
+              static_cast<S>(B);
     }
     return loss;
   }
@@ -263,7 +265,8 @@ double evaluate(batch_trainer<S>& trainer, const window_set& windows, index batc
   const index n = windows.size(), T = windows.maxlen;
   require(n > 0, "evaluate: no windows");
   std::vector<index> which(static_cast<std::size_t>(batch_size));
-  std::vector<token_id> ids(static_cast<std::size_t>(T * batch_size)), targets(static_cast<std::size_t>(batch_size));
+  std::vector<token_id> ids(static_cast<std::size_t>(T * batch_size)),
+      targets(static_cast<std::size_t>(batch_size));
   double sum = 0;
   for (index start = 0; start < n; start += batch_size) {
     const index B = std::min(batch_size, n - start);

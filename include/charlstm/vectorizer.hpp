@@ -46,8 +46,10 @@ inline void gather_batch(const window_set& set, const index* which, index B, tok
                          token_id* targets_out) {
   for (index b = 0; b < B; ++b) {
     const index w = which[b];
-    require(w >= 0 && w < set.size(), "gather_batch: window " + std::to_string(w) +
-                                          " outside [0, " + std::to_string(set.size()) + ")");
+    if (!(w >= 0 && w < set.size())) {
+      throw error("gather_batch: window " + std::to_string(w) + " outside [0, " +
+                  std::to_string(set.size()) + ")");
+    }
     const token_id* src = set.window(w);
     for (index t = 0; t < set.maxlen; ++t) ids_out[t * B + b] = src[t];
     targets_out[b] = set.target(w);

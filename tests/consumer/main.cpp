@@ -1,7 +1,6 @@
 // Trains the book's model for a few steps on a tiny text and generates from it, using only the
 // installed headers.
 #include <charlstm/charlstm.hpp>
-
 #include <iostream>
 #include <random>
 
@@ -15,7 +14,8 @@ int main() {
   const double first = charlstm::train_epoch(model, windows, 8, engine);
   double last = first;
   for (int epoch = 0; epoch < 20; ++epoch) last = charlstm::train_epoch(model, windows, 8, engine);
-  const std::u32string out = charlstm::generate_stateful(model, vocab, text.substr(0, 10), 20, 0.5, engine);
+  const std::u32string out =
+      charlstm::generate_stateful(model, vocab, text.substr(0, 10), 20, 0.5, engine);
   std::cout << "loss " << first << " -> " << last << ": " << charlstm::encode_utf8(out) << "\n";
   return (last < first && out.size() == 20) ? 0 : 1;
 }

@@ -2,9 +2,8 @@
 // fixtures that tools/make_fixtures.py writes.
 #pragma once
 
-#include <charlstm/tensor.hpp>
-
 #include <algorithm>
+#include <charlstm/tensor.hpp>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -121,7 +120,9 @@ inline fixture load_fixture(const std::string& path) {
   throw charlstm::error(path + ": missing 'end'");
 }
 
-inline std::string data_path(const std::string& file) { return std::string(CHARLSTM_DATA_DIR) + "/" + file; }
+inline std::string data_path(const std::string& file) {
+  return std::string(CHARLSTM_DATA_DIR) + "/" + file;
+}
 inline std::string fixture_path(const std::string& file) {
   return std::string(CHARLSTM_FIXTURE_DIR) + "/" + file;
 }
