@@ -236,7 +236,7 @@ struct train_options {
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
   long sample_length = 400;
-  double lr = 0.01, val_fraction = 0.1;
+  double lr = 0.01, val_fraction = 0.1, clip_norm = 5;
   bool lowercase = true;
   unsigned long long seed = 1;
 };
@@ -256,6 +256,7 @@ std::map<std::string, std::string> training_metadata(const train_options& o, lon
           {"lowercase", o.lowercase ? "1" : "0"},
           {"val_fraction", format_number(o.val_fraction, 17)},
           {"seed", std::to_string(o.seed)},
+          {"clip_norm", format_number(o.clip_norm, 17)},
           {"epoch", std::to_string(epoch)},
           {"epoch_batch", std::to_string(epoch_batch)},
           {"epoch_loss", format_number(epoch_loss, 17)},
@@ -305,6 +306,7 @@ void validate(const train_options& o) {
   require(o.threads >= 1 && o.threads <= 256,
           "--threads must be in [1, 256], got " + std::to_string(o.threads));
   require(o.sample_length >= 0, "--sample-length must be >= 0");
+  require(std::isfinite(o.clip_norm) && o.clip_norm >= 0, "--clip-norm must be a finite number >= 0 (0: off)");
   parse_temperatures(o.temperatures);
 }
 
@@ -331,6 +333,7 @@ int train(train_options o, const CLI::App& cmd) {
             "--hidden differs from the checkpoint's " + std::to_string(o.hidden));
     if (cmd.count("--lr") == 0) o.lr = meta_double(resumed, "lr");
     if (cmd.count("--val-fraction") == 0) o.val_fraction = meta_double(resumed, "val_fraction");
+    if (cmd.count("--clip-norm") == 0) o.clip_norm = meta_double(resumed, "clip_norm");
     o.lowercase = meta_at(resumed, "lowercase") == "1";
     o.seed = static_cast<unsigned long long>(meta_long(resumed, "seed"));
     if (cmd.count("--corpus") == 0) o.corpus = meta_at(resumed, "corpus");
@@ -361,6 +364,7 @@ int train(train_options o, const CLI::App& cmd) {
   }
   model->optimizer.lr = o.lr;
   charlstm::batch_trainer<float> trainer(*model, o.threads);
+  trainer.clip_norm = o.clip_norm;
   std::mt19937_64 engine(o.seed);
   long first_epoch = 1;
   charlstm::epoch_range range;
@@ -394,18 +398,24 @@ int train(train_options o, const CLI::App& cmd) {
     last.batches_total = (train_windows.size() + o.batch - 1) / o.batch;
     last.batches_done = range.first_batch;
     const index first_batch = range.first_batch;
-    bool stopped = false;
+    bool stopped = false, diverged = false;
     const double loss = charlstm::train_epoch(
         trainer, train_windows, o.batch, engine,
         [&](const charlstm::epoch_progress& p) {
           last = p;
           bar.update(p, first_batch);
-          stopped = interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
+          diverged = !std::isfinite(p.mean_loss);
+          stopped = diverged || interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
           return !stopped;
         },
         range);
     last.mean_loss = loss;
     bar.finish(last, first_batch);
+    if (diverged || !model->params.all_finite()) {
+      throw charlstm::error("training diverged at step " + std::to_string(model->steps) +
+                            " (the loss or the weights are no longer finite); " + o.out +
+                            " was not overwritten and keeps the last good epoch: lower --lr or set --clip-norm");
+    }
     range = {};
     const bool partial = last.batches_done < last.batches_total;
     std::printf("loss: %.4f (%.4f bits/char)", loss, loss / std::log(2.0));
@@ -567,6 +577,7 @@ int main(int argc, char** argv) {
       ->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")
       ->capture_default_str();
   train_cmd->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_cmd->add_option("--clip-norm", t.clip_norm, "clip the gradient's global norm to this (0: off, as the book)")->capture_default_str();
   train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
       ->capture_default_str();
   train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");

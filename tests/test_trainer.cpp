@@ -105,3 +105,31 @@ TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {
   CHECK(parts.params.data == whole.params.data);
   CHECK(parts.steps == whole.steps);
 }
+
+TEST_CASE("Gradient clipping scales the gradient to the global norm", "[trainer]") {
+  const isize V = 8;
+  const auto corpus = random_corpus(300, V, 8);
+  const auto windows = charlstm::make_windows(corpus, 10, 2);
+  std::vector<isize> which(12);
+  std::iota(which.begin(), which.end(), 3);
+  std::vector<token_id> ids(10 * 12), targets(12);
+  charlstm::gather_batch(windows, which.data(), 12, ids.data(), targets.data());
+  for (isize threads : {1, 2}) {
+    charlstm::model<double> clipped(V, 16, 1), manual(V, 16, 1);
+    charlstm::batch_trainer<double> trainer(clipped, threads);
+    trainer.clip_norm = 0.01;
+    trainer.train_step(ids.data(), targets.data(), 10, 12);
+    manual.forward_backward(ids.data(), targets.data(), 10, 12);
+    double norm = 0;
+    for (double g : manual.grads.data) norm += g * g;
+    norm = std::sqrt(norm);
+    CHECK(trainer.last_gradient_norm == Approx(norm).epsilon(1e-12));
+    REQUIRE(norm > 0.01);
+    for (double& g : manual.grads.data) g *= 0.01 / norm;
+    manual.apply_gradients();
+    const auto c = test_support::compare(clipped.params.data.data(), manual.params.data.data(),
+                                         static_cast<long>(manual.params.size()));
+    INFO(c.describe("clipped update"));
+    CHECK(c.error < 1e-12);
+  }
+}

@@ -5,6 +5,8 @@
 // Not the training loop (trainer.hpp), not text generation (generate.hpp).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -47,6 +49,10 @@ class parameters {
 
   index size() const { return static_cast<index>(data.size()); }
   void set_zero() { std::fill(data.begin(), data.end(), S(0)); }
+  // False if any value is NaN or infinite (a diverged model).
+  bool all_finite() const {
+    return std::all_of(data.begin(), data.end(), [](S v) { return std::isfinite(v); });
+  }
 
   // The tensors by name, in a fixed order, for checkpoints and tests.  Shapes are (rows, cols);
   // a vector has cols 1.  Storage is column-major.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -117,32 +118,54 @@ class batch_trainer {
     }
     slice_ids_.resize(static_cast<std::size_t>(threads));
     losses_.resize(static_cast<std::size_t>(threads));
+    partial_squares_.assign(static_cast<std::size_t>(threads), 0.0);
   }
 
   index threads() const { return team_.size(); }
   model<S>& trained_model() { return model_; }
 
+  // Gradient clipping by global norm: when the gradient's Euclidean norm over all parameters
+  // exceeds this, it is scaled down to it before the update.  0 = off (the book).
+  double clip_norm = 0;
+  // The gradient's global norm at the last step, before clipping.
+  double last_gradient_norm = 0;
+
   // Forward, backward and one RMSprop update on B windows; returns the mean loss before it.
-  // With one thread this is exactly model::train_step.
+  // With one thread and no clipping this is exactly model::train_step.
   S train_step(const token_id* ids, const token_id* targets, index T, index B) {
-    if (team_.size() == 1) return model_.train_step(ids, targets, T, B);
-    const S loss = run_slices(ids, targets, T, B, /*backward=*/true);
-    // Sum the slices' gradients in slice order and update, each thread on its own chunk of the
-    // parameter buffer.
     const index n = model_.params.size(), threads = team_.size();
+    S loss;
+    if (threads == 1) {
+      loss = model_.forward_backward(ids, targets, T, B);
+      partial_squares_[0] = squared_norm(model_.grads.data.data(), 0, n);
+    } else {
+      loss = run_slices(ids, targets, T, B, /*backward=*/true);
+      // Sum the slices' gradients in slice order, each thread on its own chunk of the buffer.
+      team_.run([&](index k) {
+        const index begin = chunk_begin(k, n), end = chunk_begin(k + 1, n);
+        S* sum = model_.grads.data.data();
+        for (index i = begin; i < end; ++i) sum[i] = S(0);
+        for (index part = 0; part < threads; ++part) {
+          const S weight = static_cast<S>(slice_size(part, B)) / static_cast<S>(B);
+          if (weight == S(0)) continue;
+          const S* g = grads_[static_cast<std::size_t>(part)].data.data();
+          for (index i = begin; i < end; ++i) sum[i] += weight * g[i];
+        }
+        partial_squares_[static_cast<std::size_t>(k)] = squared_norm(sum, begin, end);
+      });
+    }
+    double squares = 0;
+    for (double p : partial_squares_) squares += p;  // fixed order: deterministic
+    last_gradient_norm = std::sqrt(squares);
+    const bool clip = clip_norm > 0 && last_gradient_norm > clip_norm;
+    const S scale = clip ? static_cast<S>(clip_norm / last_gradient_norm) : S(1);
     team_.run([&](index k) {
-      const index begin = padded_size(n * k / threads),
-                  end = std::min(n, padded_size(n * (k + 1) / threads));
-      if (begin >= end) return;
-      S* sum = model_.grads.data.data();
-      for (index i = begin; i < end; ++i) sum[i] = S(0);
-      for (index part = 0; part < threads; ++part) {
-        const S weight = static_cast<S>(slice_size(part, B)) / static_cast<S>(B);
-        if (weight == S(0)) continue;
-        const S* g = grads_[static_cast<std::size_t>(part)].data.data();
-        for (index i = begin; i < end; ++i) sum[i] += weight * g[i];
+      const index begin = chunk_begin(k, n), end = chunk_begin(k + 1, n);
+      S* g = model_.grads.data.data();
+      if (clip) {
+        for (index i = begin; i < end; ++i) g[i] *= scale;
       }
-      model_.optimizer.step(model_.params.data.data() + begin, sum + begin,
+      model_.optimizer.step(model_.params.data.data() + begin, g + begin,
                             model_.rms_acc.data.data() + begin, end - begin);
     });
     ++model_.steps;
@@ -162,6 +185,17 @@ class batch_trainer {
   std::vector<parameters<S>> grads_;
   std::vector<std::vector<token_id>> slice_ids_;
   std::vector<S> losses_;
+  std::vector<double> partial_squares_;
+
+  // Thread k's chunk of an n-scalar buffer, starting on a 64-byte boundary.
+  index chunk_begin(index k, index n) const {
+    return k == team_.size() ? n : std::min(n, padded_size(n * k / team_.size()));
+  }
+  static double squared_norm(const S* g, index begin, index end) {
+    double sum = 0;
+    for (index i = begin; i < end; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+    return sum;
+  }
 
   index slice_begin(index k, index B) const { return B * k / team_.size(); }
   index slice_size(index k, index B) const { return slice_begin(k + 1, B) - slice_begin(k, B); }

@@ -1,0 +1,85 @@
+// Training and generation throughput of the book's model (T 60, B 128, V 57, H 128) on real
+// Nietzsche batches, for 1 and 2 threads: the charlstm side of compare.sh.
+//   bench_train [--benchmark_format=json]
+// Counters: items_per_second = sequences/s (training) or characters/s (generation), and
+// GFLOP/s counting only the necessary work, 23.6 MFLOP per training sequence (the one-hot input
+// product is a gather).
+#include <benchmark/benchmark.h>
+#include <charlstm/charlstm.hpp>
+
+#include <random>
+#include <vector>
+
+namespace {
+
+using charlstm::index;
+using charlstm::token_id;
+
+constexpr index T = 60, B = 128, H = 128;
+
+struct nietzsche_data {
+  charlstm::vocabulary vocab;
+  std::vector<token_id> ids;
+  nietzsche_data() {
+    const std::u32string text = charlstm::load_text(CHARLSTM_DATA_DIR "/nietzsche.txt", true);
+    vocab = charlstm::vocabulary(text);
+    ids = vocab.encode(text);
+  }
+};
+
+const nietzsche_data& data() {
+  static const nietzsche_data d;
+  return d;
+}
+
+// Multiply-adds x 2 of one sequence: forward W_h h, backward W_h^T dz and dW_h += dz h^T, and
+// the dense layer's three products.
+double flops_per_sequence(index V) { return 3.0 * 2 * 4 * H * H * T + 3.0 * 2 * V * H; }
+
+void bm_train_book(benchmark::State& state) {
+  const auto& d = data();
+  const auto windows = charlstm::make_windows(d.ids, T, 3);
+  charlstm::model<float> m(d.vocab.size(), H, 1);
+  charlstm::batch_trainer<float> trainer(m, state.range(0));
+  std::mt19937_64 engine(1);
+  std::vector<index> which(B);
+  std::vector<token_id> ids(T * B), targets(B);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (index& w : which) w = static_cast<index>(charlstm::uniform01(engine) * static_cast<double>(windows.size()));
+    charlstm::gather_batch(windows, which.data(), B, ids.data(), targets.data());
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(trainer.train_step(ids.data(), targets.data(), T, B));
+  }
+  state.SetItemsProcessed(state.iterations() * B);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops_per_sequence(d.vocab.size()) * B * 1e-9 * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(bm_train_book)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+void bm_generate_stateful(benchmark::State& state) {
+  const auto& d = data();
+  charlstm::model<float> m(d.vocab.size(), H, 1);
+  std::mt19937_64 engine(1);
+  const std::u32string seed = d.vocab.decode({d.ids.begin(), d.ids.begin() + T});
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(charlstm::generate_stateful(m, d.vocab, seed, 1000, 0.5, engine));
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(bm_generate_stateful)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void bm_generate_window(benchmark::State& state) {
+  const auto& d = data();
+  charlstm::model<float> m(d.vocab.size(), H, 1);
+  std::mt19937_64 engine(1);
+  const std::u32string seed = d.vocab.decode({d.ids.begin(), d.ids.begin() + T});
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(charlstm::generate_window(m, d.vocab, seed, 100, 0.5, engine));
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+BENCHMARK(bm_generate_window)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

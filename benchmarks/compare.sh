@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# One command, one run: charlstm and PyTorch side by side on this machine for the book's model
+# (T 60, B 128, V 57, H 128, RMSprop), training with 1 and 2 threads and generation, plus the
+# machine's FMA peak.  Prints a table and writes it as JSON (default build/compare.json).
+#   bash benchmarks/compare.sh [OUT.json]
+# Needs the release build (cmake --preset release && cmake --build --preset release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/compare.json}
+bench=build/release/benchmarks/bench_train
+[ -x "$bench" ] || { echo "compare.sh: build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "measuring the FMA peak (../shared/tools/peak_flops.cpp)..." >&2
+g++ -O2 -march=native -std=c++17 -pthread ../shared/tools/peak_flops.cpp -o "$tmp/peak_flops"
+for t in 1 2; do "$tmp/peak_flops" $t 3 > "$tmp/peak$t.txt"; done
+
+echo "measuring charlstm..." >&2
+"$bench" --benchmark_format=json > "$tmp/charlstm.json"
+
+echo "measuring PyTorch as shipped and with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset..." >&2
+for t in 1 2; do
+  /usr/bin/python3 benchmarks/torch_reference.py --threads $t > "$tmp/torch_shipped$t.json"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 benchmarks/torch_reference.py --threads $t > "$tmp/torch_unset$t.json"
+done
+
+/usr/bin/python3 - "$tmp" "$out" <<'PY'
+import json, re, sys
+tmp, out = sys.argv[1], sys.argv[2]
+def peak(t):
+    best = 0.0
+    for line in open(f"{tmp}/peak{t}.txt"):
+        m = re.search(r"fma.*GFLOP/s median=\s*([\d.]+)", line)
+        if m: best = max(best, float(m.group(1)))
+    return best
+c = {b["name"]: b for b in json.load(open(f"{tmp}/charlstm.json"))["benchmarks"]}
+flop_per_seq = 3.0 * 2 * 4 * 128 * 128 * 60 + 3.0 * 2 * 57 * 128
+rows, result = [], {"flop_per_sequence": flop_per_seq}
+for t in (1, 2):
+    ours = c[f"bm_train_book/{t}/min_time:2.000/real_time"]["items_per_second"]
+    shipped = json.load(open(f"{tmp}/torch_shipped{t}.json"))
+    unset = json.load(open(f"{tmp}/torch_unset{t}.json"))
+    best = max(shipped["train_sequences_per_s"], unset["train_sequences_per_s"])
+    pk = peak(t)
+    pct = 100 * ours * flop_per_seq / (pk * 1e9) if pk else float("nan")
+    result[f"train_{t}_threads"] = {"charlstm": ours, "torch_shipped": shipped["train_sequences_per_s"],
+                                    "torch_unset": unset["train_sequences_per_s"], "ratio_vs_best_torch": ours / best,
+                                    "peak_gflops": pk, "percent_of_peak": pct}
+    rows.append((f"training, {t} thread(s), sequences/s", ours, shipped["train_sequences_per_s"], unset["train_sequences_per_s"], ours / best, pct))
+gs = c["bm_generate_stateful/real_time"]["items_per_second"]
+gw = c["bm_generate_window/real_time"]["items_per_second"]
+t1 = [json.load(open(f"{tmp}/torch_{k}1.json")) for k in ("shipped", "unset")]
+tw = max(x["generate_window_chars_per_s"] for x in t1)
+ts = max(x["generate_stateful_chars_per_s"] for x in t1)
+rows.append(("generation, stateful, chars/s", gs, t1[0]["generate_stateful_chars_per_s"], t1[1]["generate_stateful_chars_per_s"], gs / ts, float("nan")))
+rows.append(("generation, window loop, chars/s", gw, t1[0]["generate_window_chars_per_s"], t1[1]["generate_window_chars_per_s"], gw / tw, float("nan")))
+result["generate"] = {"charlstm_stateful": gs, "charlstm_window": gw, "torch_stateful": ts, "torch_window": tw,
+                      "stateful_vs_torch_window_loop": gs / tw}
+print(f"{'what':40} {'charlstm':>10} {'torch':>10} {'torch*':>10} {'ratio':>7} {'% peak':>7}")
+for r in rows:
+    print(f"{r[0]:40} {r[1]:10.0f} {r[2]:10.0f} {r[3]:10.0f} {r[4]:6.2f}x {r[5]:6.1f}%")
+print(f"stateful charlstm vs PyTorch's window loop: {gs / tw:.0f}x")
+print("torch: as shipped; torch*: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; ratio: charlstm / the faster torch")
+print(f"FMA peak: 1 thread {peak(1):.0f} GFLOP/s, 2 threads {peak(2):.0f} GFLOP/s")
+json.dump(result, open(out, "w"), indent=2)
+print(f"wrote {out}")
+PY
