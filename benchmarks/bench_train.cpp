@@ -5,8 +5,8 @@
 // GFLOP/s counting only the necessary work, 23.6 MFLOP per training sequence (the one-hot input
 // product is a gather).
 #include <benchmark/benchmark.h>
-#include <charlstm/charlstm.hpp>
 
+#include <charlstm/charlstm.hpp>
 #include <random>
 #include <vector>
 
@@ -46,7 +46,8 @@ void bm_train_book(benchmark::State& state) {
   std::vector<token_id> ids(T * B), targets(B);
   for (auto _ : state) {
     state.PauseTiming();
-    for (index& w : which) w = static_cast<index>(charlstm::uniform01(engine) * static_cast<double>(windows.size()));
+    for (index& w : which)
+      w = static_cast<index>(charlstm::uniform01(engine) * static_cast<double>(windows.size()));
     charlstm::gather_batch(windows, which.data(), B, ids.data(), targets.data());
     state.ResumeTiming();
     benchmark::DoNotOptimize(trainer.train_step(ids.data(), targets.data(), T, B));
@@ -56,7 +57,12 @@ void bm_train_book(benchmark::State& state) {
       flops_per_sequence(d.vocab.size()) * B * 1e-9 * static_cast<double>(state.iterations()),
       benchmark::Counter::kIsRate);
 }
-BENCHMARK(bm_train_book)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(bm_train_book)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void bm_generate_stateful(benchmark::State& state) {
   const auto& d = data();

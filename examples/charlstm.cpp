@@ -306,7 +306,8 @@ void validate(const train_options& o) {
   require(o.threads >= 1 && o.threads <= 256,
           "--threads must be in [1, 256], got " + std::to_string(o.threads));
   require(o.sample_length >= 0, "--sample-length must be >= 0");
-  require(std::isfinite(o.clip_norm) && o.clip_norm >= 0, "--clip-norm must be a finite number >= 0 (0: off)");
+  require(std::isfinite(o.clip_norm) && o.clip_norm >= 0,
+          "--clip-norm must be a finite number >= 0 (0: off)");
   parse_temperatures(o.temperatures);
 }
 
@@ -412,9 +413,10 @@ int train(train_options o, const CLI::App& cmd) {
     last.mean_loss = loss;
     bar.finish(last, first_batch);
     if (diverged || !model->params.all_finite()) {
-      throw charlstm::error("training diverged at step " + std::to_string(model->steps) +
-                            " (the loss or the weights are no longer finite); " + o.out +
-                            " was not overwritten and keeps the last good epoch: lower --lr or set --clip-norm");
+      throw charlstm::error(
+          "training diverged at step " + std::to_string(model->steps) +
+          " (the loss or the weights are no longer finite); " + o.out +
+          " was not overwritten and keeps the last good epoch: lower --lr or set --clip-norm");
     }
     range = {};
     const bool partial = last.batches_done < last.batches_total;
@@ -577,7 +579,10 @@ int main(int argc, char** argv) {
       ->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")
       ->capture_default_str();
   train_cmd->add_option("--seed", t.seed, "random seed")->capture_default_str();
-  train_cmd->add_option("--clip-norm", t.clip_norm, "clip the gradient's global norm to this (0: off, as the book)")->capture_default_str();
+  train_cmd
+      ->add_option("--clip-norm", t.clip_norm,
+                   "clip the gradient's global norm to this (0: off, as the book)")
+      ->capture_default_str();
   train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
       ->capture_default_str();
   train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");

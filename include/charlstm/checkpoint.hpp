@@ -11,6 +11,7 @@
 // Not a general safetensors library: it reads what it writes (F32 or F64, 1-d or 2-d).
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,6 +92,22 @@ inline std::string directory_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Removes "<name>.tmp.XXXXXX" files left beside `path` by a save that was killed (kill -9, power
+// loss) before it could clean up.  Called after a successful save.
+inline void remove_stale_temporaries(const std::string& directory, const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR* dir = ::opendir(directory.c_str());
+  if (!dir) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0) {
+      ::unlink((directory + "/" + name).c_str());
+    }
+  }
+  ::closedir(dir);
+}
+
 }  // namespace checkpoint_detail
 
 // Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
@@ -125,11 +142,13 @@ inline void write_file_atomically(const std::string& path, const std::string& by
     ::unlink(temp.c_str());
     throw error("cannot rename the temporary file over '" + path + "': " + why);
   }
-  const int dir = ::open(checkpoint_detail::directory_of(path).c_str(), O_RDONLY | O_DIRECTORY);
+  const std::string directory = checkpoint_detail::directory_of(path);
+  const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }
+  checkpoint_detail::remove_stale_temporaries(directory, path);
 }
 
 // The checkpoint of model m with `info` as bytes (the file's whole content).

@@ -193,7 +193,8 @@ class batch_trainer {
   }
   static double squared_norm(const S* g, index begin, index end) {
     double sum = 0;
-    for (index i = begin; i < end; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+    for (index i = begin; i < end; ++i)
+      sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
     return sum;
   }
 

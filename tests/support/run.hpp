@@ -2,6 +2,7 @@
 // throw-away directories for its files.
 #pragma once
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +46,25 @@ inline run_result run_cli(const std::string& args) {
   r.out = charlstm::read_file_bytes(dir / "out");
   r.err = charlstm::read_file_bytes(dir / "err");
   return r;
+}
+
+// Starts `charlstm ARGS` in the background with stdout and stderr in files; returns its pid.
+inline pid_t spawn_cli(const std::string& args, const std::string& out, const std::string& err) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string command = "exec " + std::string(CHARLSTM_CLI) + " " + args + " </dev/null >" +
+                                quote(out) + " 2>" + quote(err);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for pid; its exit code, or 128 + the signal that ended it.
+inline int wait_exit_code(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 inline void write_text(const std::string& path, const std::string& text) {
