@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev libxsimd-dev              # the library's two dependencies
   catch2 libbenchmark-dev libcli11-dev    # tests, benchmarks, command-line tool
   python3-torch python3-numpy             # PyTorch reference: fixtures and speed comparison
+  libopenblas0-pthread                    # the BLAS PyTorch runs fastest on (else reference BLAS)
   curl ca-certificates                    # corpus download
 )
 
