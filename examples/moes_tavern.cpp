@@ -11,29 +11,14 @@
 #include <string>
 #include <thread>
 
+#include "book.hpp"
+
 int main(int argc, char** argv) try {
-  std::string path = CHARLSTM_DATA_DIR "/moes_tavern_lines.txt";
-  long epochs = 20, threads = std::max(1u, std::thread::hardware_concurrency());
-  unsigned long long seed = 1;
-  for (int k = 1; k < argc; ++k) {
-    const std::string arg = argv[k];
-    if ((arg == "--epochs" || arg == "--seed" || arg == "--threads") && k + 1 < argc) {
-      const unsigned long long value = std::stoull(argv[++k]);
-      if (arg == "--seed")
-        seed = value;
-      else
-        (arg == "--epochs" ? epochs : threads) = static_cast<long>(value);
-    } else if (arg.rfind("--", 0) == 0) {
-      throw charlstm::error("unknown option " + arg +
-                            "; usage: moes_tavern [CORPUS] [--epochs N] [--seed S] [--threads N]");
-    } else {
-      path = arg;
-    }
-  }
-  if (epochs < 1) throw charlstm::error("--epochs must be at least 1");
+  const book_options o = parse_book_options(
+      argc, argv, {CHARLSTM_DATA_DIR "/moes_tavern_lines.txt", 20}, "moes_tavern");
 
   // Explore the data, as the Simpsons notebook does.
-  const std::u32string raw = charlstm::load_text(path, /*lower=*/false);
+  const std::u32string raw = charlstm::load_text(o.corpus, /*lower=*/false);
   const charlstm::text_statistics stats = charlstm::statistics(raw);
   std::printf(
       "Dataset stats\nRoughly the number of unique words: %zu\nNumber of scenes: %zu\n"
@@ -60,29 +45,20 @@ int main(int argc, char** argv) try {
               << charlstm::encode_utf8({vocab.symbol(windows.target(w))}) << "\"\n";
   }
 
-  charlstm::model<float> model(vocab.size(), 128, seed);  // LSTM(128) -> Dense softmax
-  model.optimizer.lr = 0.01;                              // RMSprop(lr=0.01)
-  charlstm::batch_trainer<float> trainer(model, threads);
-  std::mt19937_64 engine(seed);
-  for (long epoch = 1; epoch <= epochs; ++epoch) {
+  charlstm::model<float> model(vocab.size(), 128, o.seed);  // LSTM(128) -> Dense softmax
+  model.optimizer.lr = 0.01;                                // RMSprop(lr=0.01)
+  charlstm::batch_trainer<float> trainer(model, o.threads);
+  std::mt19937_64 engine(o.seed);
+  for (long epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     const double loss = charlstm::train_epoch(trainer, windows, batch_size, engine);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("epoch %ld/%ld - %.1fs - loss: %.4f - %.0f chars/s\n", epoch, epochs, seconds, loss,
-                static_cast<double>(windows.size() * maxlen) / seconds);
+    std::printf("epoch %ld/%ld - %.1fs - loss: %.4f - %.0f chars/s\n", epoch, o.epochs, seconds,
+                loss, static_cast<double>(windows.size() * maxlen) / seconds);
 
-    const auto start_index = static_cast<std::size_t>(
-        charlstm::uniform01(engine) * static_cast<double>(text.size() - maxlen - 1));
-    const std::u32string seed_text = text.substr(start_index, maxlen);
-    std::cout << "--- Generating with seed: \"" << charlstm::encode_utf8(seed_text) << "\"\n";
-    for (double temperature : {0.2, 0.5, 1.0, 1.2}) {
-      std::cout << "------ temperature: " << temperature << "\n"
-                << charlstm::encode_utf8(seed_text);
-      charlstm::generate_window(model, vocab, seed_text, 400, temperature, engine,
-                                [](char32_t c) { std::cout << charlstm::encode_utf8({c}); });
-      std::cout << std::endl;
-    }
+    // Generate from a random 60-character seed at four temperatures, as the book does.
+    print_book_samples(model, vocab, text, maxlen, engine);
   }
   return 0;
 } catch (const std::exception& e) {

@@ -13,30 +13,14 @@
 #include <string>
 #include <thread>
 
+#include "book.hpp"
+
 int main(int argc, char** argv) try {
-  std::string path = CHARLSTM_DATA_DIR "/nietzsche.txt";
-  long epochs = 60;
-  unsigned long long seed = 1;
-  long threads = std::max(1u, std::thread::hardware_concurrency());
-  for (int k = 1; k < argc; ++k) {
-    const std::string arg = argv[k];
-    if ((arg == "--epochs" || arg == "--seed" || arg == "--threads") && k + 1 < argc) {
-      const unsigned long long value = std::stoull(argv[++k]);
-      if (arg == "--seed")
-        seed = value;
-      else
-        (arg == "--epochs" ? epochs : threads) = static_cast<long>(value);
-    } else if (arg.rfind("--", 0) == 0) {
-      throw charlstm::error("unknown option " + arg +
-                            "; usage: nietzsche [CORPUS] [--epochs N] [--seed S] [--threads N]");
-    } else {
-      path = arg;
-    }
-  }
-  if (epochs < 1) throw charlstm::error("--epochs must be at least 1");
+  const book_options o =
+      parse_book_options(argc, argv, {CHARLSTM_DATA_DIR "/nietzsche.txt", 60}, "nietzsche");
 
   // Preparing the data: lowercase, one vocabulary of characters, 60-character windows every 3.
-  const std::u32string text = charlstm::load_text(path, /*lower=*/true);
+  const std::u32string text = charlstm::load_text(o.corpus, /*lower=*/true);
   std::cout << "Corpus length: " << text.size() << "\n";
   const charlstm::vocabulary vocab(text);
   std::cout << "Unique characters: " << vocab.size() << "\n";
@@ -46,13 +30,13 @@ int main(int argc, char** argv) try {
   std::cout << "Number of sequences: " << windows.size() << "\n";
 
   // The model: LSTM(128) -> Dense(softmax), RMSprop(lr=0.01), categorical cross-entropy.
-  charlstm::model<float> model(vocab.size(), 128, seed);
+  charlstm::model<float> model(vocab.size(), 128, o.seed);
   model.optimizer.lr = 0.01;
-  charlstm::batch_trainer<float> trainer(model, threads);  // batches split over threads
-  std::mt19937_64 engine(seed);
+  charlstm::batch_trainer<float> trainer(model, o.threads);  // batches split over threads
+  std::mt19937_64 engine(o.seed);
   const bool terminal = isatty(fileno(stderr));
 
-  for (long epoch = 1; epoch <= epochs; ++epoch) {
+  for (long epoch = 1; epoch <= o.epochs; ++epoch) {
     std::cout << "epoch " << epoch << std::endl;
     const auto start = std::chrono::steady_clock::now();
     auto seconds = [&] {
@@ -74,17 +58,7 @@ int main(int argc, char** argv) try {
                 static_cast<double>(windows.size() * maxlen) / elapsed);
 
     // Generate from a random 60-character seed at four temperatures, as the book does.
-    const auto start_index = static_cast<std::size_t>(
-        charlstm::uniform01(engine) * static_cast<double>(text.size() - maxlen - 1));
-    const std::u32string seed_text = text.substr(start_index, maxlen);
-    std::cout << "--- Generating with seed: \"" << charlstm::encode_utf8(seed_text) << "\"\n";
-    for (double temperature : {0.2, 0.5, 1.0, 1.2}) {
-      std::cout << "------ temperature: " << temperature << "\n"
-                << charlstm::encode_utf8(seed_text);
-      charlstm::generate_window(model, vocab, seed_text, 400, temperature, engine,
-                                [](char32_t c) { std::cout << charlstm::encode_utf8({c}); });
-      std::cout << std::endl;
-    }
+    print_book_samples(model, vocab, text, maxlen, engine);
   }
   return 0;
 } catch (const std::exception& e) {

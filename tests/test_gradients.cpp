@@ -16,6 +16,7 @@ using charlstm::matrix;
 using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
 using test_support::compare;
+using test_support::random_ids;
 
 namespace {
 
@@ -51,12 +52,6 @@ matrix<double> random_matrix(isize rows, isize cols, std::mt19937_64& engine, do
   matrix<double> m(rows, cols);
   for (isize k = 0; k < m.size(); ++k) m.data()[k] = u(engine);
   return m;
-}
-
-std::vector<token_id> random_ids(isize n, isize vocab, std::mt19937_64& engine) {
-  std::vector<token_id> ids(static_cast<std::size_t>(n));
-  for (token_id& id : ids) id = static_cast<token_id>(engine() % static_cast<std::uint64_t>(vocab));
-  return ids;
 }
 
 // A layer's parameters with non-trivial random values (biases included).

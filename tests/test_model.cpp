@@ -15,17 +15,9 @@ using charlstm::matrix;
 using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
 using test_support::compare;
+using test_support::random_ids;
 
-namespace {
-
-std::vector<token_id> random_ids(isize n, isize vocab, std::uint64_t seed) {
-  std::mt19937_64 engine(seed);
-  std::vector<token_id> ids(static_cast<std::size_t>(n));
-  for (token_id& id : ids) id = static_cast<token_id>(engine() % static_cast<std::uint64_t>(vocab));
-  return ids;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("Constant gates give the cell's closed form", "[lstm]") {
   // With w_x = w_h = 0 every step sees the same gates i, f, g, o from the bias alone, so

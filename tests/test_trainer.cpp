@@ -10,16 +10,10 @@
 #include "support/check.hpp"
 
 using charlstm::token_id;
-using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
+using isize = charlstm::index;
+using test_support::random_ids;  // a bare `index` would clash with POSIX index()
 
 namespace {
-
-std::vector<token_id> random_corpus(isize n, isize vocab, std::uint64_t seed) {
-  std::mt19937_64 engine(seed);
-  std::vector<token_id> ids(static_cast<std::size_t>(n));
-  for (token_id& id : ids) id = static_cast<token_id>(engine() % static_cast<std::uint64_t>(vocab));
-  return ids;
-}
 
 // Two epochs of 13-window batches (the last batch smaller) on `threads` threads.
 template <class S>
@@ -51,7 +45,7 @@ TEST_CASE("The thread team runs every index once and forwards exceptions", "[tra
 
 TEST_CASE("Training on threads is deterministic and matches one thread", "[trainer]") {
   const isize V = 11;
-  const auto corpus = random_corpus(400, V, 5);
+  const auto corpus = random_ids(400, V, 5);
   const auto windows = charlstm::make_windows(corpus, 12, 3);  // 130 windows
   const auto one = train<double>(1, windows, V);
   const auto two_a = train<double>(2, windows, V), two_b = train<double>(2, windows, V);
@@ -71,7 +65,7 @@ TEST_CASE("Training on threads is deterministic and matches one thread", "[train
 
 TEST_CASE("One thread is exactly model::train_step", "[trainer]") {
   const isize V = 7;
-  const auto corpus = random_corpus(200, V, 6);
+  const auto corpus = random_ids(200, V, 6);
   const auto windows = charlstm::make_windows(corpus, 8, 2);
   charlstm::model<float> a(V, 16, 1), b(V, 16, 1);
   charlstm::batch_trainer<float> trainer(a, 1);
@@ -88,7 +82,7 @@ TEST_CASE("One thread is exactly model::train_step", "[trainer]") {
 
 TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {
   const isize V = 9;
-  const auto corpus = random_corpus(300, V, 7);
+  const auto corpus = random_ids(300, V, 7);
   const auto windows = charlstm::make_windows(corpus, 10, 2);  // 145 windows, 12 batches of 13
   charlstm::model<float> whole(V, 16, 2), parts(V, 16, 2);
   {
@@ -108,7 +102,7 @@ TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {
 
 TEST_CASE("Gradient clipping scales the gradient to the global norm", "[trainer]") {
   const isize V = 8;
-  const auto corpus = random_corpus(300, V, 8);
+  const auto corpus = random_ids(300, V, 8);
   const auto windows = charlstm::make_windows(corpus, 10, 2);
   std::vector<isize> which(12);
   std::iota(which.begin(), which.end(), 3);

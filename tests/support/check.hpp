@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -118,6 +119,18 @@ inline fixture load_fixture(const std::string& path) {
     f.tensors[name] = std::move(t);
   }
   throw charlstm::error(path + ": missing 'end'");
+}
+
+// n random token ids in [0, vocab), from `engine`.
+inline std::vector<charlstm::token_id> random_ids(long n, long vocab, std::mt19937_64& engine) {
+  std::vector<charlstm::token_id> ids(static_cast<std::size_t>(n));
+  for (auto& id : ids)
+    id = static_cast<charlstm::token_id>(engine() % static_cast<std::uint64_t>(vocab));
+  return ids;
+}
+inline std::vector<charlstm::token_id> random_ids(long n, long vocab, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  return random_ids(n, vocab, engine);
 }
 
 inline std::string data_path(const std::string& file) {
