@@ -156,8 +156,12 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
           bytes, replace_once(header, "\"shape\":[24," + V + "]", "\"shape\":[25," + V + "]"))),
       Catch::Contains("tensor 'lstm.w_x' has shape [25, " + V + "], expected [24, " + V + "]"));
   CHECK_THAT(parse_error(with_header(
-                 bytes, replace_once(header, "\"hidden_size\":\"6\"", "\"hidden_size\":\"7\""))),
-             Catch::Contains("expected [28, " + V + "]"));
+                 bytes, replace_once(header, "\"hidden_size\":\"6\"", "\"hidden_size\":\"5\""))),
+             Catch::Contains("expected [20, " + V + "]"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"hidden_size\":\"6\"",
+                                                         "\"hidden_size\":\"16000\""))),
+             Catch::Contains("hidden_size 16000 need") &&
+                 Catch::Contains("bytes of tensors, the file has"));
   CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocab_size\":\"" + V + "\"",
                                                          "\"vocab_size\":\"99\""))),
              Catch::Contains("the vocabulary has " + V + " symbols but vocab_size is 99"));
@@ -173,7 +177,18 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
   CHECK_THAT(parse_error(with_header(
                  bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[4,"))),
              Catch::Contains("spans 4.."));
-  CHECK_THAT(parse_error(bytes.substr(0, bytes.size() - 4)), Catch::Contains("ends at byte"));
+  CHECK_THAT(parse_error(bytes.substr(0, bytes.size() - 4)),
+             Catch::Contains("bytes of tensors, the file has"));
+  {  // The last tensor moved past the end of the data (and the file padded so the size check
+     // passes).
+    const auto json = charlstm::parse_json(header.data(), header.size(), "header");
+    const auto* last = json.find("rmsprop.dense.b")->find("data_offsets");
+    const std::string from = "[" + last->items[0].text + "," + last->items[1].text + "]";
+    const std::string to = "[" + std::to_string(std::stol(last->items[0].text) + 64) + "," +
+                           std::to_string(std::stol(last->items[1].text) + 64) + "]";
+    CHECK_THAT(parse_error(with_header(bytes, replace_once(header, from, to))),
+               Catch::Contains("ends at byte"));
+  }
   CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"lstm.b\"", "\"lstm.bias\""))),
              Catch::Contains("unexpected tensor 'lstm.bias'"));
   CHECK_THAT(parse_error(with_header(

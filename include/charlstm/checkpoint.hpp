@@ -271,6 +271,14 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
          std::to_string(V));
   }
 
+  // The tensors' bytes must be in the file before a model of this size is allocated: a header
+  // that claims a huge model cannot make the loader allocate what the file does not hold.
+  const std::int64_t scalars = 4 * H * V + 4 * H * H + 4 * H + V * H + V;
+  const auto needed = static_cast<std::uint64_t>(2 * scalars) * sizeof(S);
+  if (needed > data_size) {
+    fail("vocab_size " + std::to_string(V) + " and hidden_size " + std::to_string(H) + " need " +
+         std::to_string(needed) + " bytes of tensors, the file has " + std::to_string(data_size));
+  }
   model<S> m(V, H, 0);
   m.steps = meta_count("optimizer_steps");
   auto tensors = checkpoint_detail::all_tensors(m);
