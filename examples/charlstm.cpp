@@ -116,31 +116,6 @@ std::string resolve_corpus(const std::string& arg) {
 
 // ---- Text helpers ------------------------------------------------------------------------
 
-// Encodes text with the vocabulary; unknown characters are an error that lists them, or are
-// dropped when `drop` is set.
-std::vector<charlstm::token_id> encode_checked(const charlstm::vocabulary& vocab,
-                                               const std::u32string& text, bool drop,
-                                               const std::string& what) {
-  std::set<char32_t> unknown;
-  std::u32string kept;
-  for (char32_t c : text) {
-    if (vocab.contains(c)) {
-      kept += c;
-    } else {
-      unknown.insert(c);
-    }
-  }
-  if (!unknown.empty() && !drop) {
-    std::string list;
-    for (char32_t c : unknown)
-      list += (list.empty() ? "" : ", ") + charlstm::describe_code_point(c);
-    throw charlstm::error(what + " has " + std::to_string(unknown.size()) +
-                          " character(s) outside the model's vocabulary: " + list +
-                          "; remove them or pass --drop-unknown");
-  }
-  return vocab.encode(kept);
-}
-
 std::vector<double> parse_temperatures(const std::string& list) {
   std::vector<double> out;
   std::stringstream in(list);
@@ -348,7 +323,8 @@ int train(train_options o, const CLI::App& cmd) {
   const std::string path = resolve_corpus(o.corpus);
   const std::u32string text = charlstm::load_text(path, o.lowercase);
   const charlstm::vocabulary vocab = model ? resumed.vocab : charlstm::vocabulary(text);
-  const std::vector<charlstm::token_id> ids = encode_checked(vocab, text, false, "corpus " + path);
+  const std::vector<charlstm::token_id> ids =
+      charlstm::encode_known(vocab, text, false, "corpus " + path);
   const auto n_train = static_cast<index>(static_cast<double>(ids.size()) * (1 - o.val_fraction));
   const std::vector<charlstm::token_id> train_ids(ids.begin(), ids.begin() + n_train);
   const std::vector<charlstm::token_id> val_ids(ids.begin() + n_train, ids.end());
@@ -492,7 +468,7 @@ int generate(const generate_options& o) {
       o.prime.empty() ? charlstm::decode_utf8(meta_at(info, "sample_window"), "sample_window")
                       : charlstm::decode_utf8(o.prime, "--prime");
   if (lower) prime = charlstm::lowercase(prime);
-  prime = info.vocab.decode(encode_checked(info.vocab, prime, o.drop_unknown, "--prime"));
+  prime = info.vocab.decode(charlstm::encode_known(info.vocab, prime, o.drop_unknown, "--prime"));
   require(!prime.empty(), "the prime text is empty (after dropping unknown characters)");
   if (o.window) {
     const auto maxlen = static_cast<std::size_t>(meta_long(info, "maxlen"));
@@ -525,7 +501,7 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   const std::string path = resolve_corpus(corpus);
   const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
   const std::vector<charlstm::token_id> ids =
-      encode_checked(info.vocab, text, drop_unknown, "corpus " + path);
+      charlstm::encode_known(info.vocab, text, drop_unknown, "corpus " + path);
   const charlstm::window_set windows =
       charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
   charlstm::batch_trainer<float> trainer(model, threads);

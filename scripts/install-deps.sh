@@ -10,6 +10,7 @@ packages=(
   python3-torch python3-numpy             # PyTorch reference: fixtures and speed comparison
   libopenblas0-pthread                    # the BLAS PyTorch runs fastest on (else reference BLAS)
   curl ca-certificates                    # corpus download
+  clang libclang-rt-14-dev                # libFuzzer targets (scripts/fuzz.sh)
 )
 
 sudo=""

@@ -205,6 +205,34 @@ struct vocabulary {
   }
 };
 
+// Encodes text with `vocab`.  Characters outside it are an error that lists each of them (code
+// point and glyph) with `what` naming the text, or are dropped when `drop` is true.
+//   auto ids = encode_known(vocab, prime, /*drop=*/false, "--prime");
+inline std::vector<token_id> encode_known(const vocabulary& vocab, const std::u32string& text,
+                                          bool drop, const std::string& what) {
+  std::vector<char32_t> unknown;
+  std::vector<token_id> ids;
+  ids.reserve(text.size());
+  for (char32_t c : text) {
+    auto it = std::lower_bound(vocab.symbols.begin(), vocab.symbols.end(), c);
+    if (it != vocab.symbols.end() && *it == c) {
+      ids.push_back(static_cast<token_id>(it - vocab.symbols.begin()));
+    } else {
+      unknown.push_back(c);
+    }
+  }
+  if (!unknown.empty() && !drop) {
+    std::sort(unknown.begin(), unknown.end());
+    unknown.erase(std::unique(unknown.begin(), unknown.end()), unknown.end());
+    std::string list;
+    for (char32_t c : unknown) list += (list.empty() ? "" : ", ") + describe_code_point(c);
+    throw error(what + " has " + std::to_string(unknown.size()) +
+                " character(s) outside the model's vocabulary: " + list +
+                "; remove them or pass --drop-unknown");
+  }
+  return ids;
+}
+
 // Python's str.split(): the words between runs of Unicode whitespace.
 inline std::vector<std::u32string> split_words(const std::u32string& text) {
   auto is_space = [](char32_t c) {

@@ -1,0 +1,22 @@
+// libFuzzer target: UTF-8 decoding, lowercasing and the vocabulary.  Valid input must round-trip
+// byte for byte, and the vocabulary must encode and decode the text exactly.
+#include <charlstm/corpus.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  std::u32string text;
+  try {
+    text = charlstm::decode_utf8(bytes, "fuzz");
+  } catch (const charlstm::error&) {
+    return 0;
+  }
+  if (charlstm::encode_utf8(text) != bytes) __builtin_trap();
+  const std::u32string lower = charlstm::lowercase(text);
+  if (lower.size() != text.size()) __builtin_trap();
+  const charlstm::vocabulary vocab(lower);
+  if (vocab.decode(vocab.encode(lower)) != lower) __builtin_trap();
+  return 0;
+}
