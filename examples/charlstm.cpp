@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -210,7 +212,7 @@ struct train_options {
   std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
-  long sample_length = 400;
+  long sample_length = 400, log_every = 20;
   double lr = 0.01, val_fraction = 0.1, clip_norm = 5;
   bool lowercase = true;
   unsigned long long seed = 1;
@@ -281,6 +283,7 @@ void validate(const train_options& o) {
   require(o.threads >= 1 && o.threads <= 256,
           "--threads must be in [1, 256], got " + std::to_string(o.threads));
   require(o.sample_length >= 0, "--sample-length must be >= 0");
+  require(o.log_every >= 1, "--log-every must be at least 1, got " + std::to_string(o.log_every));
   require(std::isfinite(o.clip_norm) && o.clip_norm >= 0,
           "--clip-norm must be a finite number >= 0 (0: off)");
   parse_temperatures(o.temperatures);
@@ -365,6 +368,8 @@ int train(train_options o, const CLI::App& cmd) {
     return 0;
   }
 
+  // metrics.csv and samples.jsonl beside the checkpoint, cut back to the checkpoint's step.
+  charlstm::metrics_writer metrics(o.out, o.resume, model->steps, static_cast<double>(o.maxlen));
   const bool terminal = ::isatty(STDOUT_FILENO);
   std::signal(SIGINT, on_sigint);
   for (long epoch = first_epoch; epoch <= o.epochs; ++epoch) {
@@ -375,6 +380,11 @@ int train(train_options o, const CLI::App& cmd) {
     last.batches_total = (train_windows.size() + o.batch - 1) / o.batch;
     last.batches_done = range.first_batch;
     const index first_batch = range.first_batch;
+    const auto epochs_done = [&](const charlstm::epoch_progress& p) {
+      return static_cast<double>(epoch - 1) +
+             static_cast<double>(p.batches_done) / static_cast<double>(p.batches_total);
+    };
+    metrics.begin_epoch(std::min(train_windows.size(), first_batch * o.batch), range.loss_so_far);
     bool stopped = false, diverged = false;
     const double loss = charlstm::train_epoch(
         trainer, train_windows, o.batch, engine,
@@ -383,9 +393,14 @@ int train(train_options o, const CLI::App& cmd) {
           bar.update(p, first_batch);
           diverged = !std::isfinite(p.mean_loss);
           stopped = diverged || interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
+          if (!stopped && model->steps % o.log_every == 0 && p.batches_done < p.batches_total) {
+            metrics.log(model->steps, epochs_done(p), p.sequences_done, p.mean_loss,
+                        model->optimizer.lr);
+          }
           return !stopped;
         },
         range);
+    metrics.pause();
     last.mean_loss = loss;
     bar.finish(last, first_batch);
     if (diverged || !model->params.all_finite()) {
@@ -397,11 +412,14 @@ int train(train_options o, const CLI::App& cmd) {
     range = {};
     const bool partial = last.batches_done < last.batches_total;
     std::printf("loss: %.4f (%.4f bits/char)", loss, loss / std::log(2.0));
+    double val = std::numeric_limits<double>::quiet_NaN();
     if (o.val_fraction > 0) {
-      const double val = charlstm::evaluate(trainer, val_windows, o.batch);
+      val = charlstm::evaluate(trainer, val_windows, o.batch);
       std::printf(" - val_loss: %.4f (%.4f bits/char)", val, val / std::log(2.0));
     }
     std::printf("\n");
+    metrics.log(model->steps, epochs_done(last), last.sequences_done, loss, model->optimizer.lr,
+                val);
 
     std::mt19937_64 sampler(o.seed * 1000003ULL + static_cast<unsigned long long>(epoch));
     const auto start = static_cast<std::size_t>(
@@ -435,11 +453,15 @@ int train(train_options o, const CLI::App& cmd) {
       for (double t : temperatures) {
         std::printf("------ temperature: %g\n%s", t, charlstm::encode_utf8(seed_text).c_str());
         std::fflush(stdout);
+        std::u32string sample;
         charlstm::generate_window(
-            *model, vocab, seed_text, o.sample_length, t, sampler, [](char32_t c) {
+            *model, vocab, seed_text, o.sample_length, t, sampler, [&sample](char32_t c) {
+              sample += c;
               std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
             });
         std::printf("\n");
+        metrics.sample({model->steps, epoch, t, charlstm::encode_utf8(seed_text),
+                        charlstm::encode_utf8(sample)});
       }
     }
     std::fflush(stdout);
@@ -527,6 +549,59 @@ int stats(const std::string& corpus) {
   return 0;
 }
 
+// ---- report ---------------------------------------------------------------------------------
+
+int report(const std::string& model_path, std::string out) {
+  charlstm::checkpoint_info info;
+  const charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
+  const std::string csv = charlstm::metrics_path(model_path);
+  require(file_exists(csv), "no metrics beside " + model_path + ": " + csv +
+                                " is missing (it is written by `charlstm train` since 0.1; " +
+                                "train or resume the model to record them)");
+  charlstm::report_input in;
+  in.rows = charlstm::read_metrics(csv);
+  const std::string samples = charlstm::samples_path(model_path);
+  if (file_exists(samples)) {
+    in.samples = charlstm::parse_samples(charlstm::read_file_bytes(samples), samples);
+  }
+  const auto slash = model_path.find_last_of('/');
+  in.title = slash == std::string::npos ? model_path : model_path.substr(slash + 1);
+  const auto corpus = info.metadata.find("corpus");
+  in.subtitle = "charlstm training report";
+  if (corpus != info.metadata.end()) in.subtitle += " · corpus " + corpus->second;
+  in.subtitle += " · " + std::to_string(model.steps) + " steps · " +
+                 std::to_string(info.vocab.size()) + " symbols";
+  // The run's settings as the checkpoint stores them, the usual ones first; numbers stored
+  // with 17 digits are shown with 6; the resume state is left out.
+  const auto shown = [](const std::string& v) {
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || v.find('.') == std::string::npos) return v;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", x);
+    return std::string(buf);
+  };
+  std::map<std::string, std::string> rest = info.metadata;
+  in.hyperparameters.emplace_back("parameters", std::to_string(model.params.size()));
+  for (const char* key :
+       {"corpus", "hidden_size", "vocab_size", "maxlen", "step", "batch", "lr", "clip_norm",
+        "val_fraction", "lowercase", "seed", "epoch", "optimizer_steps"}) {
+    const auto it = rest.find(key);
+    if (it == rest.end()) continue;
+    in.hyperparameters.emplace_back(key, shown(it->second));
+    rest.erase(it);
+  }
+  for (const char* key :
+       {"rng", "epoch_batch", "epoch_loss", "sample_window", "format", "format_version"})
+    rest.erase(key);
+  for (const auto& kv : rest) in.hyperparameters.emplace_back(kv.first, shown(kv.second));
+  if (out.empty()) out = charlstm::report_path(model_path);
+  charlstm::write_file_atomically(out, charlstm::render_report(in));
+  std::printf("wrote %s (%zu metric rows, %zu samples)\n", out.c_str(), in.rows.size(),
+              in.samples.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -563,6 +638,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
   train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--log-every", t.log_every,
+                   "steps between rows of MODEL's metrics.csv (and one at each epoch's end)")
       ->capture_default_str();
   train_cmd
       ->add_option("--sample-length", t.sample_length,
@@ -604,6 +683,12 @@ int main(int argc, char** argv) {
   CLI::App* stats_cmd = app.add_subcommand("stats", "dataset statistics (the Simpsons notebook's)");
   stats_cmd->add_option("--corpus", stats_corpus, "text file or corpus name")->required();
 
+  std::string report_model, report_out;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "an HTML page of a training run: loss curves, throughput, settings, samples");
+  report_cmd->add_option("--model", report_model, "checkpoint written by train")->required();
+  report_cmd->add_option("--out", report_out, "page to write (default: MODEL with .html)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -617,6 +702,7 @@ int main(int argc, char** argv) {
       return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
     }
     if (stats_cmd->parsed()) return stats(stats_corpus);
+    if (report_cmd->parsed()) return report(report_model, report_out);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "charlstm: error: %s\n", e.what());

@@ -11,6 +11,7 @@ packages=(
   libopenblas0-pthread                    # the BLAS PyTorch runs fastest on (else reference BLAS)
   curl ca-certificates                    # corpus download
   clang libclang-rt-14-dev                # libFuzzer targets (scripts/fuzz.sh)
+  chromium                                # renders the HTML training report in a test
 )
 
 sudo=""

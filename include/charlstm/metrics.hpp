@@ -1,0 +1,405 @@
+// charlstm/metrics.hpp: what `charlstm train` records for `charlstm report`, beside the checkpoint
+// X.safetensors:
+//   X.metrics.csv    one row per logged point (every N steps and at each epoch's end):
+//                    step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,
+//                    chars_per_s,lr,elapsed_s   (empty field: not measured at that row)
+//   X.samples.jsonl  one JSON object per line: {"step","epoch","temperature","seed","text"}
+// Both are append-only logs written one whole line per write(2), so a crash leaves at worst a
+// torn last line; readers skip a last line without its newline, and reopening a log for a
+// resumed run cuts it back to the rows at or before the checkpoint's step (no duplicates, no
+// torn line in the middle).  Not a general CSV library: it reads what it writes.  No Eigen.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "corpus.hpp"
+#include "error.hpp"
+#include "json.hpp"
+
+namespace charlstm {
+
+// One logged point.  NaN marks a field that was not measured at this row.
+struct metrics_row {
+  std::int64_t step = 0;  // optimizer steps in all
+  double epoch = 0;       // epochs completed, fractional: 2.5 = half-way through the third
+  double train_loss =
+      std::numeric_limits<double>::quiet_NaN();                // nats/char, mean since the last row
+  double val_loss = std::numeric_limits<double>::quiet_NaN();  // nats/char, at epoch ends
+  double chars_per_s =
+      std::numeric_limits<double>::quiet_NaN();          // training throughput since the last row
+  double lr = std::numeric_limits<double>::quiet_NaN();  // learning rate in use
+  double elapsed_s = 0;  // wall-clock seconds since training began, across resumes
+};
+
+// One generated sample, as printed after an epoch.
+struct sample_record {
+  std::int64_t step = 0;
+  long epoch = 0;
+  double temperature = 0;
+  std::string seed, text;  // UTF-8; `text` excludes the seed
+};
+
+inline constexpr const char* metrics_header =
+    "step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,chars_per_s,lr,"
+    "elapsed_s";
+
+// ---- File names ------------------------------------------------------------------------------
+
+// MODEL without its extension: "runs/m.safetensors" -> "runs/m"; "m" -> "m".
+inline std::string path_stem(const std::string& model_path) {
+  const auto slash = model_path.find_last_of('/');
+  const auto dot = model_path.find_last_of('.');
+  const std::size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  if (dot == std::string::npos || dot <= name_start) return model_path;
+  return model_path.substr(0, dot);
+}
+inline std::string metrics_path(const std::string& model) {
+  return path_stem(model) + ".metrics.csv";
+}
+inline std::string samples_path(const std::string& model) {
+  return path_stem(model) + ".samples.jsonl";
+}
+inline std::string report_path(const std::string& model) { return path_stem(model) + ".html"; }
+
+// ---- Rows as text ----------------------------------------------------------------------------
+
+namespace metrics_detail {
+
+inline std::string number(double v, const char* format) {
+  if (!std::isfinite(v)) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+inline std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out(1);
+  for (char ch : line) {
+    if (ch == sep) {
+      out.emplace_back();
+    } else {
+      out.back() += ch;
+    }
+  }
+  return out;
+}
+
+// A finite number, or NaN for an empty field; false if the field is neither.
+inline bool parse_field(const std::string& s, double& value) {
+  if (s.empty()) {
+    value = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  char* end = nullptr;
+  value = std::strtod(s.c_str(), &end);
+  return end && *end == '\0' && std::isfinite(value);
+}
+
+inline bool parse_step(const std::string& s, std::int64_t& step) {
+  if (s.empty() || s.size() > 18) return false;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return false;
+  }
+  step = std::strtoll(s.c_str(), nullptr, 10);
+  return true;
+}
+
+// The complete lines of `text` (each ended by '\n'); a last line without one is torn and left out.
+inline std::vector<std::string> complete_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  return lines;
+}
+
+}  // namespace metrics_detail
+
+// A row as one CSV line, newline included.
+inline std::string format_metrics_row(const metrics_row& r) {
+  using metrics_detail::number;
+  const double ln2 = std::log(2.0);
+  return std::to_string(r.step) + "," + number(r.epoch, "%.4f") + "," +
+         number(r.train_loss, "%.6f") + "," + number(r.val_loss, "%.6f") + "," +
+         number(r.train_loss / ln2, "%.6f") + "," + number(r.val_loss / ln2, "%.6f") + "," +
+         number(r.chars_per_s, "%.1f") + "," + number(r.lr, "%.6g") + "," +
+         number(r.elapsed_s, "%.3f") + "\n";
+}
+
+// The row in one CSV line (no newline) under `header`'s column names; false if malformed.
+// Columns are found by name, so a file with columns added later still reads.
+inline bool parse_metrics_line(const std::vector<std::string>& header, const std::string& line,
+                               metrics_row& row) {
+  const std::vector<std::string> fields = metrics_detail::split(line, ',');
+  if (fields.size() != header.size()) return false;
+  row = metrics_row{};
+  bool has_step = false;
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    const std::string& name = header[k];
+    if (name == "step") {
+      if (!metrics_detail::parse_step(fields[k], row.step)) return false;
+      has_step = true;
+      continue;
+    }
+    double* target = name == "epoch"         ? &row.epoch
+                     : name == "train_loss"  ? &row.train_loss
+                     : name == "val_loss"    ? &row.val_loss
+                     : name == "chars_per_s" ? &row.chars_per_s
+                     : name == "lr"          ? &row.lr
+                     : name == "elapsed_s"   ? &row.elapsed_s
+                                             : nullptr;
+    if (target && !metrics_detail::parse_field(fields[k], *target)) return false;
+  }
+  if (!std::isfinite(row.epoch)) row.epoch = 0;
+  if (!std::isfinite(row.elapsed_s)) row.elapsed_s = 0;
+  return has_step;
+}
+
+// The rows of a metrics.csv's text.  A torn last line (no newline: the writer was killed
+// mid-write) is skipped; any other malformed line throws with its line number.
+//   std::vector<metrics_row> rows = parse_metrics(read_file_bytes(path), path);
+inline std::vector<metrics_row> parse_metrics(const std::string& text, const std::string& source) {
+  const std::vector<std::string> lines = metrics_detail::complete_lines(text);
+  require(!lines.empty(), source + ": no header line: expected '" + metrics_header + "'");
+  const std::vector<std::string> header = metrics_detail::split(lines[0], ',');
+  require(header[0] == "step",
+          source + ":1: the header does not start with 'step': not written by `charlstm train`?");
+  std::vector<metrics_row> rows;
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    metrics_row row;
+    require(parse_metrics_line(header, lines[k], row),
+            source + ":" + std::to_string(k + 1) + ": malformed row '" + lines[k] + "' (expected " +
+                std::to_string(header.size()) + " comma-separated numbers)");
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+inline std::vector<metrics_row> read_metrics(const std::string& path) {
+  return parse_metrics(read_file_bytes(path), path);
+}
+
+// A sample as one JSON line, newline included.
+inline std::string format_sample(const sample_record& s) {
+  char temperature[32];
+  std::snprintf(temperature, sizeof temperature, "%.6g", s.temperature);
+  return "{\"step\":" + std::to_string(s.step) + ",\"epoch\":" + std::to_string(s.epoch) +
+         ",\"temperature\":" + temperature + ",\"seed\":" + json_quote(s.seed) +
+         ",\"text\":" + json_quote(s.text) + "}\n";
+}
+
+// One JSON line as a sample; false if it is not one.
+inline bool parse_sample_line(const std::string& line, sample_record& s) {
+  try {
+    const json_value v = parse_json(line.data(), line.size(), "sample");
+    const json_value* step = v.find("step");
+    const json_value* epoch = v.find("epoch");
+    const json_value* temperature = v.find("temperature");
+    const json_value* seed = v.find("seed");
+    const json_value* text = v.find("text");
+    if (!step || !epoch || !temperature || !seed || !text) return false;
+    if (temperature->type != json_value::kind::number || seed->type != json_value::kind::string ||
+        text->type != json_value::kind::string)
+      return false;
+    s.step = step->as_count("step");
+    s.epoch = static_cast<long>(epoch->as_count("epoch"));
+    s.temperature = std::strtod(temperature->text.c_str(), nullptr);
+    s.seed = seed->text;
+    s.text = text->text;
+    return true;
+  } catch (const error&) {
+    return false;
+  }
+}
+
+// The samples of a samples.jsonl's text; a torn last line is skipped, others throw.
+inline std::vector<sample_record> parse_samples(const std::string& text,
+                                                const std::string& source) {
+  std::vector<sample_record> out;
+  const std::vector<std::string> lines = metrics_detail::complete_lines(text);
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    sample_record s;
+    require(parse_sample_line(lines[k], s), source + ":" + std::to_string(k + 1) +
+                                                ": not a sample record (a JSON object with " +
+                                                "step, epoch, temperature, seed and text)");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+// An append-only log of lines that each carry a step, with an optional header line.  Opening it
+// keeps the lines of `source` up to the first with a step above `keep_through_step` (or the
+// first malformed or torn one) and drops the rest, so that a resumed run appends after exactly
+// the steps its checkpoint holds.  Each line is one write(2) on an O_APPEND descriptor.
+class append_log {
+ public:
+  using step_of_line = bool (*)(const std::string& header, const std::string& line,
+                                std::int64_t& step);
+
+  append_log() = default;
+  append_log(const append_log&) = delete;
+  append_log& operator=(const append_log&) = delete;
+  ~append_log() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // `source` may equal `path` (resume in place), be another file (resume into a new --out), or
+  // be empty (a fresh run).  A missing source is a fresh start.
+  void open(const std::string& path, const std::string& source, std::int64_t keep_through_step,
+            const std::string& header, step_of_line step_of) {
+    path_ = path;
+    std::string kept = header.empty() ? "" : header + "\n";
+    std::string text;
+    if (!source.empty() && ::access(source.c_str(), F_OK) == 0) text = read_file_bytes(source);
+    const std::vector<std::string> lines = metrics_detail::complete_lines(text);
+    std::size_t first = 0;
+    std::string file_header = header;
+    if (!header.empty()) {
+      if (!lines.empty()) file_header = lines[0];
+      first = 1;
+    }
+    for (std::size_t k = first; k < lines.size(); ++k) {
+      std::int64_t step = 0;
+      if (!step_of(file_header, lines[k], step) || step > keep_through_step) break;
+      kept += lines[k] + "\n";
+    }
+    if (!header.empty() && !lines.empty() && lines[0] != header) kept = header + "\n";
+    const bool in_place = source == path && text.compare(0, kept.size(), kept) == 0;
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    require(fd_ >= 0, "cannot open '" + path + "' for writing: " + std::strerror(errno) +
+                          " (does the directory exist and is it writable?)");
+    // In place: cut the file back to the kept prefix, one ftruncate.  Otherwise: rewrite it.
+    const auto length = static_cast<off_t>(in_place ? kept.size() : 0);
+    require(::ftruncate(fd_, length) == 0,
+            "cannot truncate '" + path + "': " + std::strerror(errno));
+    if (!in_place) write_line(kept);
+  }
+
+  // Appends `line` (newline included) in one write.
+  void write_line(const std::string& line) {
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      require(n > 0,
+              "cannot write '" + path_ + "': " + std::strerror(errno) + " (is the disk full?)");
+      done += static_cast<std::size_t>(n);
+    }
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+// The metrics and samples of one training run: turns the trainer's running mean over an epoch
+// into rows over intervals of steps, and appends them.
+//   metrics_writer metrics(out, resume, model.steps, maxlen);
+//   metrics.begin_epoch(0, 0);  ...  metrics.log(step, epoch, sequences_done, mean_loss, lr);
+// Pitfall: call begin_epoch at each epoch's start, after validation and sampling, so that the
+// throughput counts training time only.
+class metrics_writer {
+ public:
+  // `model_path` is the checkpoint being written; `resumed_from` the checkpoint it continues
+  // ("" for a fresh run), whose step count is `steps`; `chars_per_sequence` converts sequences
+  // to characters for the throughput.
+  metrics_writer(const std::string& model_path, const std::string& resumed_from, std::int64_t steps,
+                 double chars_per_sequence)
+      : chars_per_sequence_(chars_per_sequence) {
+    const std::string metrics_source = resumed_from.empty() ? "" : metrics_path(resumed_from);
+    csv_.open(metrics_path(model_path), metrics_source, steps, metrics_header, csv_step);
+    samples_.open(samples_path(model_path), resumed_from.empty() ? "" : samples_path(resumed_from),
+                  steps, "", sample_step);
+    if (!metrics_source.empty() && ::access(metrics_path(model_path).c_str(), F_OK) == 0) {
+      const std::vector<metrics_row> rows = read_metrics(metrics_path(model_path));
+      if (!rows.empty()) elapsed_before_ = rows.back().elapsed_s;
+    }
+  }
+
+  // An epoch starts (or resumes) with `sequences_done` already trained at mean loss `mean_loss`.
+  void begin_epoch(index sequences_done, double mean_loss) {
+    sequences_ = sequences_done;
+    loss_sum_ = mean_loss * static_cast<double>(sequences_done);
+    interval_start_ = clock::now();
+    paused_ = false;
+  }
+
+  // Training stops here (validation and sampling follow): the next row's throughput ends now.
+  void pause() {
+    pause_time_ = clock::now();
+    paused_ = true;
+  }
+
+  // Appends the row for the steps since the previous row.  `val_loss` NaN: not measured.
+  void log(std::int64_t step, double epoch, index sequences_done, double mean_loss, double lr,
+           double val_loss = std::numeric_limits<double>::quiet_NaN()) {
+    const auto now = clock::now();
+    const double seconds =
+        std::chrono::duration<double>((paused_ ? pause_time_ : now) - interval_start_).count();
+    const double loss_sum = mean_loss * static_cast<double>(sequences_done);
+    const index sequences = sequences_done - sequences_;
+    metrics_row row;
+    row.step = step;
+    row.epoch = epoch;
+    if (sequences > 0) {
+      row.train_loss = (loss_sum - loss_sum_) / static_cast<double>(sequences);
+      if (seconds > 0)
+        row.chars_per_s = static_cast<double>(sequences) * chars_per_sequence_ / seconds;
+    }
+    row.val_loss = val_loss;
+    row.lr = lr;
+    row.elapsed_s = elapsed_before_ + std::chrono::duration<double>(now - start_).count();
+    csv_.write_line(format_metrics_row(row));
+    sequences_ = sequences_done;
+    loss_sum_ = loss_sum;
+    interval_start_ = now;
+  }
+
+  void sample(const sample_record& s) { samples_.write_line(format_sample(s)); }
+
+  const std::string& csv_path() const { return csv_.path(); }
+  const std::string& samples_file() const { return samples_.path(); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  append_log csv_, samples_;
+  double chars_per_sequence_;
+  double elapsed_before_ = 0, loss_sum_ = 0;
+  index sequences_ = 0;
+  clock::time_point start_ = clock::now(), interval_start_ = start_, pause_time_ = start_;
+  bool paused_ = false;
+
+  static bool csv_step(const std::string& header, const std::string& line, std::int64_t& step) {
+    metrics_row row;
+    if (!parse_metrics_line(metrics_detail::split(header, ','), line, row)) return false;
+    step = row.step;
+    return true;
+  }
+  static bool sample_step(const std::string&, const std::string& line, std::int64_t& step) {
+    sample_record s;
+    if (!parse_sample_line(line, s)) return false;
+    step = s.step;
+    return true;
+  }
+};
+
+}  // namespace charlstm

@@ -1,0 +1,227 @@
+// metrics.csv and samples.jsonl: the row format, a reader that survives a torn last line, logs
+// cut back to a checkpoint's step on resume, and what `charlstm train` writes through them.
+#include <catch2/catch.hpp>
+#include <charlstm/metrics.hpp>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "support/run.hpp"
+
+using test_support::quote;
+using test_support::run_cli;
+using test_support::temp_dir;
+
+namespace {
+
+const std::string header = std::string(charlstm::metrics_header) + "\n";
+
+std::vector<std::int64_t> steps_of(const std::vector<charlstm::metrics_row>& rows) {
+  std::vector<std::int64_t> steps;
+  for (const auto& r : rows) steps.push_back(r.step);
+  return steps;
+}
+
+std::string small_corpus() {
+  std::string text;
+  const char* lines[] = {"The quick brown fox jumps over the lazy dog.\n",
+                         "Man is something that shall be overcome.\n",
+                         "What does not kill me makes me stronger.\n"};
+  for (int k = 0; text.size() < 3000; ++k) text += lines[k % 3];
+  return text;
+}
+
+std::string small_flags(const temp_dir& dir) {
+  return "--corpus " + quote(dir / "corpus.txt") +
+         " --maxlen 20 --step 3 --hidden 8 --batch 32 --sample-length 20 --threads 1"
+         " --temperatures 0.5,1.0 --log-every 4";
+}
+
+}  // namespace
+
+TEST_CASE("File names derive from the checkpoint's", "[metrics]") {
+  CHECK(charlstm::metrics_path("runs/m.safetensors") == "runs/m.metrics.csv");
+  CHECK(charlstm::samples_path("m.safetensors") == "m.samples.jsonl");
+  CHECK(charlstm::report_path("run.v2.safetensors") == "run.v2.html");
+  CHECK(charlstm::report_path("model") == "model.html");
+  CHECK(charlstm::report_path("dir.d/model") == "dir.d/model.html");
+  CHECK(charlstm::report_path(".hidden") == ".hidden.html");
+}
+
+TEST_CASE("A metrics row round-trips through CSV, empty fields as NaN", "[metrics]") {
+  charlstm::metrics_row a;
+  a.step = 40;
+  a.epoch = 0.5;
+  a.train_loss = 2.5;
+  a.chars_per_s = 12345.6;
+  a.lr = 0.01;
+  a.elapsed_s = 3.25;
+  charlstm::metrics_row b = a;
+  b.step = 80;
+  b.epoch = 1;
+  b.val_loss = std::log(2.0) * 3;
+  const std::string line_b = charlstm::format_metrics_row(b);
+  CHECK(line_b == "80,1.0000,2.500000,2.079442,3.606738,3.000000,12345.6,0.01,3.250\n");
+  const auto rows =
+      charlstm::parse_metrics(header + charlstm::format_metrics_row(a) + line_b, "test.csv");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].step == 40);
+  CHECK(rows[0].epoch == 0.5);
+  CHECK(rows[0].train_loss == 2.5);
+  CHECK(std::isnan(rows[0].val_loss));
+  CHECK(rows[0].lr == 0.01);
+  CHECK(rows[1].val_loss == Approx(2.079442).margin(1e-6));
+  CHECK(rows[1].elapsed_s == 3.25);
+}
+
+TEST_CASE("The reader skips a torn last line and rejects a malformed one elsewhere", "[metrics]") {
+  const std::string good = "10,0.5000,2.0,,2.885390,,100.0,0.01,1.0\n";
+  SECTION("torn in the middle of a number") {
+    const auto rows = charlstm::parse_metrics(header + good + "20,1.0000,1.9", "m.csv");
+    CHECK(steps_of(rows) == std::vector<std::int64_t>{10});
+  }
+  SECTION("torn right before its newline") {
+    const auto rows = charlstm::parse_metrics(header + good + good.substr(0, good.size() - 1), "m");
+    CHECK(rows.size() == 1);
+  }
+  SECTION("a torn header leaves nothing to read") {
+    CHECK_THROWS_WITH(charlstm::parse_metrics("step,epo", "m.csv"),
+                      Catch::Contains("m.csv: no header line"));
+  }
+  SECTION("a malformed complete line names its line") {
+    CHECK_THROWS_WITH(charlstm::parse_metrics(header + good + "20,1.0,abc,,,,,,\n" + good, "m.csv"),
+                      Catch::Contains("m.csv:3: malformed row '20,1.0,abc,,,,,,'"));
+    CHECK_THROWS_WITH(charlstm::parse_metrics(header + "20,1.0\n", "m.csv"),
+                      Catch::Contains("m.csv:2:"));
+    CHECK_THROWS_WITH(charlstm::parse_metrics("time,loss\n1,2\n", "m.csv"),
+                      Catch::Contains("does not start with 'step'"));
+  }
+  SECTION("columns are found by name") {
+    const auto rows = charlstm::parse_metrics("step,extra,val_loss,lr\n7,x9,1.5,0.002\n", "m.csv");
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].step == 7);
+    CHECK(rows[0].val_loss == 1.5);
+    CHECK(rows[0].lr == 0.002);
+    CHECK(std::isnan(rows[0].train_loss));
+  }
+}
+
+TEST_CASE("Samples round-trip through JSON lines with any text", "[metrics]") {
+  const charlstm::sample_record s{12, 3, 0.5, "seed \"q\"\n", "<b>&amp;\t\xce\xb1\xce\xb2</b>\\"};
+  const std::string line = charlstm::format_sample(s);
+  CHECK(std::count(line.begin(), line.end(), '\n') == 1);
+  const auto back = charlstm::parse_samples(line + line + "{\"step\":1", "s.jsonl");
+  REQUIRE(back.size() == 2);
+  CHECK(back[1].step == 12);
+  CHECK(back[1].epoch == 3);
+  CHECK(back[1].temperature == 0.5);
+  CHECK(back[1].seed == s.seed);
+  CHECK(back[1].text == s.text);
+  CHECK_THROWS_WITH(charlstm::parse_samples(line + "{}\n", "s.jsonl"),
+                    Catch::Contains("s.jsonl:2: not a sample record"));
+}
+
+TEST_CASE("Reopening the logs keeps exactly the rows up to the checkpoint's step", "[metrics]") {
+  temp_dir dir;
+  const std::string model = dir / "m.safetensors";
+  {
+    charlstm::metrics_writer w(model, "", 0, 10);
+    w.begin_epoch(0, 0);
+    for (int step = 1; step <= 5; ++step) w.log(step, 0.2 * step, 4 * step, 2.0, 0.01);
+    w.sample({5, 1, 0.2, "ab", "cd"});
+  }
+  // A crash mid-write: a torn row at the end.
+  test_support::write_text(charlstm::metrics_path(model),
+                           charlstm::read_file_bytes(charlstm::metrics_path(model)) + "6,1.2,2.");
+  CHECK(charlstm::read_metrics(charlstm::metrics_path(model)).size() == 5);
+
+  SECTION("resume in place from step 3: rows 4 and 5 and the torn line go") {
+    {
+      charlstm::metrics_writer w(model, model, 3, 10);
+      w.begin_epoch(0, 0);
+      w.log(4, 0.8, 4, 1.5, 0.01);
+    }
+    const auto rows = charlstm::read_metrics(charlstm::metrics_path(model));
+    CHECK(steps_of(rows) == std::vector<std::int64_t>{1, 2, 3, 4});
+    CHECK(rows[3].train_loss == 1.5);
+    CHECK(rows[3].elapsed_s >= rows[2].elapsed_s);
+    CHECK(charlstm::parse_samples(charlstm::read_file_bytes(charlstm::samples_path(model)), "s")
+              .empty());
+  }
+  SECTION("resume from step 5 into another file copies the history") {
+    const std::string other = dir / "n.safetensors";
+    { charlstm::metrics_writer w(other, model, 5, 10); }
+    CHECK(steps_of(charlstm::read_metrics(charlstm::metrics_path(other))) ==
+          std::vector<std::int64_t>{1, 2, 3, 4, 5});
+    CHECK(charlstm::parse_samples(charlstm::read_file_bytes(charlstm::samples_path(other)), "s")
+              .size() == 1);
+    CHECK(charlstm::read_metrics(charlstm::metrics_path(model)).size() == 5);
+  }
+  SECTION("a fresh run starts the files over") {
+    { charlstm::metrics_writer w(model, "", 0, 10); }
+    CHECK(charlstm::read_file_bytes(charlstm::metrics_path(model)) == header);
+    CHECK(charlstm::read_file_bytes(charlstm::samples_path(model)).empty());
+  }
+}
+
+TEST_CASE("The writer's rows hold the interval's mean loss and throughput", "[metrics]") {
+  temp_dir dir;
+  charlstm::metrics_writer w(dir / "m.safetensors", "", 0, 60);
+  w.begin_epoch(100, 3.0);         // resumed after 100 sequences at mean 3.0
+  w.log(10, 0.5, 200, 2.5, 0.01);  // the next 100 at mean 2.0
+  w.pause();
+  w.log(20, 1.0, 300, 2.0, 0.005, 1.75);  // the next 100 at mean 1.0
+  const auto rows = charlstm::read_metrics(dir / "m.metrics.csv");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].train_loss == Approx(2.0));
+  CHECK(rows[1].train_loss == Approx(1.0));
+  CHECK(std::isnan(rows[0].val_loss));
+  CHECK(rows[1].val_loss == 1.75);
+  CHECK(rows[1].lr == 0.005);
+  CHECK(rows[0].chars_per_s > 0);
+}
+
+TEST_CASE("train writes metrics.csv and samples.jsonl, resumed without duplicates",
+          "[metrics][cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  const std::string model = dir / "m.safetensors";
+  // ~2700 training characters: 894 windows, 28 batches of 32 per epoch.
+  auto r =
+      run_cli("train " + small_flags(dir) + " --epochs 2 --max-steps 30 --out " + quote(model));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  // A crash after the checkpoint: rows beyond it and a torn row, which the resume must drop.
+  test_support::write_text(dir / "m.metrics.csv", charlstm::read_file_bytes(dir / "m.metrics.csv") +
+                                                      "31,1.1,2.0,,2.9,,10.0,0.01,1.0\n32,1.1,2.");
+  r = run_cli("train " + small_flags(dir) + " --epochs 2 --resume " + quote(model));
+  REQUIRE(r.exit_code == 0);
+
+  const auto rows = charlstm::read_metrics(dir / "m.metrics.csv");
+  // Every 4 steps, plus the epoch ends (28, 56) and the stop at 30.
+  CHECK(steps_of(rows) ==
+        std::vector<std::int64_t>{4, 8, 12, 16, 20, 24, 28, 30, 32, 36, 40, 44, 48, 52, 56});
+  int with_val = 0;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    CHECK(std::isfinite(rows[k].train_loss));
+    CHECK(rows[k].train_loss > 0);
+    CHECK(rows[k].chars_per_s > 0);
+    CHECK(rows[k].lr == 0.01);
+    if (k > 0) CHECK(rows[k].elapsed_s >= rows[k - 1].elapsed_s);
+    if (std::isfinite(rows[k].val_loss)) ++with_val;
+  }
+  CHECK(with_val == 3);  // epoch 1, the stop at step 30, epoch 2
+  CHECK(rows[6].epoch == 1.0);
+  CHECK(rows.back().epoch == 2.0);
+  const auto samples =
+      charlstm::parse_samples(charlstm::read_file_bytes(dir / "m.samples.jsonl"), "samples");
+  REQUIRE(samples.size() == 6);  // epoch 1, the stop in epoch 2, epoch 2; two temperatures each
+  CHECK(samples[0].epoch == 1);
+  CHECK(samples[0].step == 28);
+  CHECK(samples[0].temperature == 0.5);
+  CHECK(samples[1].temperature == 1.0);
+  CHECK(samples[5].step == 56);
+  CHECK(samples[5].seed.size() == 20);
+  CHECK(charlstm::decode_utf8(samples[5].text).size() == 20);
+  CHECK_THAT(r.out, Catch::Contains(samples[5].text));
+}
