@@ -118,18 +118,19 @@ std::string resolve_corpus(const std::string& arg) {
 
 // ---- Text helpers ------------------------------------------------------------------------
 
-std::vector<double> parse_temperatures(const std::string& list) {
+std::vector<double> parse_temperatures(const std::string& list,
+                                       const std::string& flag = "--temperatures") {
   std::vector<double> out;
   std::stringstream in(list);
   std::string item;
   while (std::getline(in, item, ',')) {
     char* end = nullptr;
     const double t = std::strtod(item.c_str(), &end);
-    require(!item.empty() && end && *end == '\0', "--temperatures: '" + item + "' is not a number");
+    require(!item.empty() && end && *end == '\0', flag + ": '" + item + "' is not a number");
     charlstm::require_temperature(t);
     out.push_back(t);
   }
-  require(!out.empty(), "--temperatures: give at least one value, e.g. 0.2,0.5,1.0,1.2");
+  require(!out.empty(), flag + ": give at least one value, e.g. 0.2,0.5,1.0,1.2");
   return out;
 }
 
@@ -210,6 +211,8 @@ extern "C" void on_sigint(int) {
 
 struct train_options {
   std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
+  std::string tokens = "char";
+  long max_vocab = static_cast<long>(charlstm::default_max_vocab);
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
   long sample_length = 400, log_every = 20;
@@ -287,6 +290,10 @@ void validate(const train_options& o) {
   require(std::isfinite(o.clip_norm) && o.clip_norm >= 0,
           "--clip-norm must be a finite number >= 0 (0: off)");
   parse_temperatures(o.temperatures);
+  require(o.tokens == "char" || o.tokens == "word",
+          "--tokens must be char or word, got '" + o.tokens + "'");
+  require(o.max_vocab >= 2 && o.max_vocab <= 1000000,
+          "--max-vocab must be in [2, 1000000], got " + std::to_string(o.max_vocab));
 }
 
 int train(train_options o, const CLI::App& cmd) {
@@ -325,9 +332,12 @@ int train(train_options o, const CLI::App& cmd) {
 
   const std::string path = resolve_corpus(o.corpus);
   const std::u32string text = charlstm::load_text(path, o.lowercase);
-  const charlstm::vocabulary vocab = model ? resumed.vocab : charlstm::vocabulary(text);
+  const charlstm::vocabulary vocab =
+      model ? resumed.vocab
+            : (o.tokens == "word" ? charlstm::word_vocabulary(text, o.max_vocab)
+                                  : charlstm::vocabulary(text));
   const std::vector<charlstm::token_id> ids =
-      charlstm::encode_known(vocab, text, false, "corpus " + path);
+      charlstm::encode_text(vocab, text, false, "corpus " + path);
   const auto n_train = static_cast<index>(static_cast<double>(ids.size()) * (1 - o.val_fraction));
   const std::vector<charlstm::token_id> train_ids(ids.begin(), ids.begin() + n_train);
   const std::vector<charlstm::token_id> val_ids(ids.begin() + n_train, ids.end());
@@ -357,9 +367,12 @@ int train(train_options o, const CLI::App& cmd) {
     range.loss_so_far = meta_double(resumed, "epoch_loss");
   }
   std::printf(
-      "corpus %s: %zu characters, %ld symbols; %ld training windows, %ld validation windows\n",
-      path.c_str(), text.size(), static_cast<long>(vocab.size()),
-      static_cast<long>(train_windows.size()),
+      "corpus %s: %zu characters, %s%ld symbols; %ld training windows, %ld validation windows\n",
+      path.c_str(), text.size(),
+      vocab.kind == charlstm::token_kind::word
+          ? (std::to_string(ids.size()) + " word tokens, ").c_str()
+          : "",
+      static_cast<long>(vocab.size()), static_cast<long>(train_windows.size()),
       static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
   if (first_epoch > o.epochs) {
     std::printf(
@@ -425,9 +438,10 @@ int train(train_options o, const CLI::App& cmd) {
     const auto start = static_cast<std::size_t>(
         charlstm::uniform01(sampler) *
         static_cast<double>(train_ids.size() - static_cast<std::size_t>(o.maxlen)));
-    const std::u32string seed_text = vocab.decode(
-        std::vector<charlstm::token_id>(train_ids.begin() + static_cast<long>(start),
-                                        train_ids.begin() + static_cast<long>(start) + o.maxlen));
+    const std::vector<charlstm::token_id> seed_ids(
+        train_ids.begin() + static_cast<long>(start),
+        train_ids.begin() + static_cast<long>(start) + o.maxlen);
+    const std::u32string seed_text = charlstm::decode_text(vocab, seed_ids);
     charlstm::save_checkpoint(
         o.out, *model,
         {vocab,
@@ -454,11 +468,15 @@ int train(train_options o, const CLI::App& cmd) {
         std::printf("------ temperature: %g\n%s", t, charlstm::encode_utf8(seed_text).c_str());
         std::fflush(stdout);
         std::u32string sample;
-        charlstm::generate_window(
-            *model, vocab, seed_text, o.sample_length, t, sampler, [&sample](char32_t c) {
-              sample += c;
-              std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
-            });
+        charlstm::detokenizer pieces(vocab);
+        for (charlstm::token_id id : seed_ids) pieces.piece(id);
+        charlstm::generate_window_ids(*model, seed_ids, o.sample_length,
+                                      charlstm::sampling_options{t}, sampler,
+                                      [&](charlstm::token_id id) {
+                                        const std::u32string piece = pieces.piece(id);
+                                        sample += piece;
+                                        std::fputs(charlstm::encode_utf8(piece).c_str(), stdout);
+                                      });
         std::printf("\n");
         metrics.sample({model->steps, epoch, t, charlstm::encode_utf8(seed_text),
                         charlstm::encode_utf8(sample)});
@@ -473,46 +491,124 @@ int train(train_options o, const CLI::App& cmd) {
 // ---- generate, eval, stats -----------------------------------------------------------------
 
 struct generate_options {
-  std::string model, prime;
-  long length = 400;
-  double temperature = 1.0;
+  std::string model, prime, temperatures = "1.0", stop, out;
+  long length = 400, top_k = 0, num_samples = 1;
+  double top_p = 1.0;
   unsigned long long seed = 1;
-  bool window = false, drop_unknown = false;
+  bool window = false, drop_unknown = false, greedy = false;
 };
+
+// Stream b's engine: the seed itself for stream 0 (so one sample is what it always was), then
+// distinct, well-mixed seeds; a stream's text does not depend on how many streams run.
+std::mt19937_64 stream_engine(unsigned long long seed, std::size_t b) {
+  return std::mt19937_64(b == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * (b + 1)));
+}
 
 int generate(const generate_options& o) {
   require(o.length >= 0, "--length must be >= 0");
-  charlstm::require_temperature(o.temperature);
+  require(o.num_samples >= 1 && o.num_samples <= 4096,
+          "--num-samples must be in [1, 4096], got " + std::to_string(o.num_samples));
+  const std::vector<double> temperatures =
+      o.greedy ? std::vector<double>{0.0} : parse_temperatures(o.temperatures, "--temperature");
+  // One stream per (temperature, sample), temperature-major: the batch the model advances.
+  std::vector<charlstm::sampling_options> options;
+  std::vector<std::string> labels;
+  for (double t : temperatures) {
+    for (long n = 1; n <= o.num_samples; ++n) {
+      options.push_back({t, static_cast<index>(o.top_k), o.top_p});
+      charlstm::require_sampling(options.back());
+      char shown[32];
+      std::snprintf(shown, sizeof shown, "%g", t);  // as train labels its samples
+      labels.push_back("------ temperature: " + std::string(shown) +
+                       (o.num_samples > 1
+                            ? ", sample " + std::to_string(n) + "/" + std::to_string(o.num_samples)
+                            : ""));
+    }
+  }
   charlstm::checkpoint_info info;
   charlstm::model<float> model = charlstm::load_checkpoint<float>(o.model, info);
-  const bool lower = meta_at(info, "lowercase") == "1";
-  std::u32string prime =
-      o.prime.empty() ? charlstm::decode_utf8(meta_at(info, "sample_window"), "sample_window")
-                      : charlstm::decode_utf8(o.prime, "--prime");
-  if (lower) prime = charlstm::lowercase(prime);
-  prime = info.vocab.decode(charlstm::encode_known(info.vocab, prime, o.drop_unknown, "--prime"));
-  require(!prime.empty(), "the prime text is empty (after dropping unknown characters)");
+  std::vector<charlstm::token_id> prime = charlstm::encode_prime(info, o.prime, o.drop_unknown);
   if (o.window) {
     const auto maxlen = static_cast<std::size_t>(meta_long(info, "maxlen"));
-    if (prime.size() > maxlen) prime = prime.substr(prime.size() - maxlen);
+    if (prime.size() > maxlen) prime.erase(prime.begin(), prime.end() - static_cast<long>(maxlen));
   }
-  std::fputs(charlstm::encode_utf8(prime).c_str(), stdout);
-  std::mt19937_64 engine(o.seed);
-  const auto emit = [](char32_t c) {
-    std::fputs(charlstm::encode_utf8(std::u32string(1, c)).c_str(), stdout);
+  const std::string prime_text = charlstm::encode_utf8(charlstm::decode_text(info.vocab, prime));
+
+  // Output: stdout as it is produced, or the whole of it into --out, written atomically.
+  std::string file_text;
+  const auto write = [&](const std::string& text) {
+    if (!o.out.empty()) {
+      file_text += text;
+    } else {
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+    }
+  };
+  // One stream streams token by token; several print each sample, labelled, when it ends.
+  const std::size_t B = options.size();
+  const bool streaming = B == 1;
+  std::vector<std::mt19937_64> engines;
+  std::vector<charlstm::detokenizer> pieces;
+  std::vector<std::string> texts(B);
+  std::vector<bool> printed(B, false);
+  for (std::size_t b = 0; b < B; ++b) {
+    engines.push_back(stream_engine(o.seed, b));
+    pieces.emplace_back(info.vocab);
+    for (charlstm::token_id id : prime) pieces.back().piece(id);
+  }
+  const auto finish = [&](std::size_t b) {
+    if (printed[b]) return;
+    printed[b] = true;
+    if (streaming) {
+      write("\n");
+    } else {
+      write(labels[b] + "\n" + prime_text + texts[b] + "\n");
+    }
+  };
+  if (streaming) write(prime_text);
+  index produced = 0;
+  // Adds token id to stream b; false once the stream has produced --stop.
+  const auto on_token = [&](index bi, charlstm::token_id id) {
+    const auto b = static_cast<std::size_t>(bi);
+    const std::string piece = charlstm::encode_utf8(pieces[b].piece(id));
+    const std::size_t before = texts[b].size();
+    texts[b] += piece;
+    ++produced;
+    if (streaming) write(piece);
+    if (!o.stop.empty()) {
+      const std::size_t from = before >= o.stop.size() ? before - o.stop.size() + 1 : 0;
+      if (texts[b].find(o.stop, from) != std::string::npos) {
+        finish(b);
+        return false;
+      }
+    }
+    return true;
   };
   const auto start = clock_type::now();
   if (o.window) {
-    charlstm::generate_window(model, info.vocab, prime, o.length, o.temperature, engine, emit);
+    // The book's loop re-reads a window per token and does not batch: streams run in turn.
+    for (std::size_t b = 0; b < B; ++b) {
+      std::vector<charlstm::token_id> window = prime;
+      for (index k = 0; k < o.length; ++k) {
+        const auto next = static_cast<charlstm::token_id>(
+            charlstm::sample(model.predict(window.data(), static_cast<index>(window.size())),
+                             options[b], engines[b]));
+        window.erase(window.begin());
+        window.push_back(next);
+        if (!on_token(static_cast<index>(b), next)) break;
+      }
+      finish(b);
+    }
   } else {
-    charlstm::generate_stateful(model, info.vocab, prime, o.length, o.temperature, engine, emit);
+    charlstm::generate_batch(model, prime, o.length, options, engines, on_token);
+    for (std::size_t b = 0; b < B; ++b) finish(b);
   }
   const double elapsed = seconds_since(start);
-  std::fputs("\n", stdout);
-  std::fflush(stdout);
-  std::fprintf(stderr, "generated %ld characters (%s) in %.3fs: %.0f characters/s\n", o.length,
-               o.window ? "window" : "stateful", elapsed,
-               static_cast<double>(o.length) / std::max(elapsed, 1e-9));
+  if (!o.out.empty()) charlstm::write_file_atomically(o.out, file_text);
+  const char* unit = info.vocab.kind == charlstm::token_kind::word ? "tokens" : "characters";
+  std::fprintf(stderr, "generated %ld %s in %zu sample(s) (%s) in %.3fs: %.0f %s/s\n",
+               static_cast<long>(produced), unit, B, o.window ? "window" : "stateful", elapsed,
+               static_cast<double>(produced) / std::max(elapsed, 1e-9), unit);
   return 0;
 }
 
@@ -523,17 +619,20 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   const std::string path = resolve_corpus(corpus);
   const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
   const std::vector<charlstm::token_id> ids =
-      charlstm::encode_known(info.vocab, text, drop_unknown, "corpus " + path);
+      charlstm::encode_text(info.vocab, text, drop_unknown, "corpus " + path);
   const charlstm::window_set windows =
       charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
   charlstm::batch_trainer<float> trainer(model, threads);
   const double loss = charlstm::evaluate(trainer, windows, meta_long(info, "batch"));
-  std::printf("%s: %ld windows, loss %.4f nats/char, %.4f bits/char\n", path.c_str(),
-              static_cast<long>(windows.size()), loss, loss / std::log(2.0));
+  const char* unit = info.vocab.kind == charlstm::token_kind::word ? "word" : "char";
+  std::printf("%s: %ld windows, loss %.4f nats/%s, %.4f bits/%s\n", path.c_str(),
+              static_cast<long>(windows.size()), loss, unit, loss / std::log(2.0), unit);
   return 0;
 }
 
-int stats(const std::string& corpus) {
+int stats(const std::string& corpus, long max_vocab) {
+  require(max_vocab >= 2 && max_vocab <= 1000000,
+          "--max-vocab must be in [2, 1000000], got " + std::to_string(max_vocab));
   const std::string path = resolve_corpus(corpus);
   const std::u32string text = charlstm::load_text(path, false);
   const charlstm::text_statistics s = charlstm::statistics(text);
@@ -546,6 +645,16 @@ int stats(const std::string& corpus) {
   std::printf("Average number of lines in each scene: %.4f\n", s.lines_per_scene);
   std::printf("Number of lines: %zu\n", s.lines);
   std::printf("Average number of words in each line: %.4f\n", s.words_per_line);
+  // The word level of `train --tokens word` (lowercased, punctuation as named tokens).
+  const charlstm::word_statistics w =
+      charlstm::word_level_statistics(charlstm::lowercase(text), max_vocab);
+  std::printf("Word tokens (lowercased, punctuation as named tokens): %zu, %zu unique\n", w.tokens,
+              w.unique_tokens);
+  std::printf("Word vocabulary at --max-vocab %ld: %zu tokens; %zu tokens (%.2f%%) unknown\n",
+              max_vocab, w.vocabulary_size, w.unknown_tokens,
+              w.tokens
+                  ? 100.0 * static_cast<double>(w.unknown_tokens) / static_cast<double>(w.tokens)
+                  : 0.0);
   return 0;
 }
 
@@ -647,17 +756,42 @@ int main(int argc, char** argv) {
       ->add_option("--sample-length", t.sample_length,
                    "characters sampled per temperature (0: none)")
       ->capture_default_str();
+  train_cmd
+      ->add_option("--tokens", t.tokens,
+                   "char: Unicode code points (the book); word: words and named punctuation")
+      ->capture_default_str();
+  train_cmd
+      ->add_option(
+          "--max-vocab", t.max_vocab,
+          "--tokens word: keep this many most frequent tokens (unknown-word token included)")
+      ->capture_default_str();
 
   generate_options g;
   CLI::App* gen_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
   gen_cmd->add_option("--model", g.model, "checkpoint")->required();
   gen_cmd->add_option("--prime", g.prime,
                       "text to start from (default: a window of the training text)");
-  gen_cmd->add_option("--length", g.length, "characters to generate")->capture_default_str();
-  gen_cmd
-      ->add_option("--temperature", g.temperature,
-                   "0 = most likely character; 1 = the model's distribution")
+  gen_cmd->add_option("--length", g.length, "tokens (characters or words) to generate per sample")
       ->capture_default_str();
+  gen_cmd
+      ->add_option("--temperature", g.temperatures,
+                   "one value or a comma list (one sample each); 0 = the most likely token, "
+                   "1 = the model's distribution")
+      ->capture_default_str();
+  gen_cmd->add_option("--top-k", g.top_k, "sample among the k most likely tokens (0: all)")
+      ->capture_default_str();
+  gen_cmd
+      ->add_option(
+          "--top-p", g.top_p,
+          "sample among the smallest set of most likely tokens reaching this mass (1: all)")
+      ->capture_default_str();
+  gen_cmd->add_flag("--greedy", g.greedy, "always the most likely token (temperature 0)");
+  gen_cmd->add_option("--stop", g.stop, "end a sample once it has produced this text");
+  gen_cmd
+      ->add_option("--num-samples", g.num_samples,
+                   "samples per temperature, generated together as one batch")
+      ->capture_default_str();
+  gen_cmd->add_option("--out", g.out, "write the text to this file (atomically) instead of stdout");
   gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
   auto* stateful_flag =
       gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
@@ -680,8 +814,12 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--threads", eval_threads, "threads")->capture_default_str();
 
   std::string stats_corpus;
+  long stats_max_vocab = static_cast<long>(charlstm::default_max_vocab);
   CLI::App* stats_cmd = app.add_subcommand("stats", "dataset statistics (the Simpsons notebook's)");
   stats_cmd->add_option("--corpus", stats_corpus, "text file or corpus name")->required();
+  stats_cmd
+      ->add_option("--max-vocab", stats_max_vocab, "word vocabulary cap for the word-level lines")
+      ->capture_default_str();
 
   std::string report_model, report_out;
   CLI::App* report_cmd = app.add_subcommand(
@@ -701,7 +839,7 @@ int main(int argc, char** argv) {
       require(eval_threads >= 1 && eval_threads <= 256, "--threads must be in [1, 256]");
       return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
     }
-    if (stats_cmd->parsed()) return stats(stats_corpus);
+    if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab);
     if (report_cmd->parsed()) return report(report_model, report_out);
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -1,4 +1,5 @@
 // The book's temperature sampling.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <charlstm/sampler.hpp>
 #include <cmath>
@@ -96,4 +97,124 @@ TEST_CASE("Sampling is reproducible from the seed", "[sampler]") {
   const std::vector<double> p = {0.2, 0.2, 0.2, 0.2, 0.2};
   std::mt19937_64 a(77), b(77);
   for (int k = 0; k < 100; ++k) CHECK(charlstm::sample(p, 0.7, a) == charlstm::sample(p, 0.7, b));
+}
+
+namespace {
+
+// Pearson's statistic of `draws` samples from `sample_one` against the expected distribution q;
+// entries with q = 0 must never be drawn.
+template <class Draw>
+double chi_square(const std::vector<double>& q, int draws, Draw sample_one) {
+  std::vector<int> counts(q.size(), 0);
+  for (int k = 0; k < draws; ++k) ++counts[static_cast<std::size_t>(sample_one())];
+  double chi2 = 0;
+  for (std::size_t k = 0; k < q.size(); ++k) {
+    if (q[k] == 0) {
+      CHECK(counts[k] == 0);
+      continue;
+    }
+    const double expected = draws * q[k];
+    chi2 += (counts[k] - expected) * (counts[k] - expected) / expected;
+  }
+  return chi2;
+}
+
+}  // namespace
+
+TEST_CASE("top-k keeps exactly the k most likely tokens, renormalised", "[sampler]") {
+  std::mt19937_64 engine(11);
+  for (int trial = 0; trial < 40; ++trial) {
+    const auto p = random_distribution(3 + static_cast<std::size_t>(trial), engine);
+    for (isize k : {isize{1}, isize{2}, isize{3}, static_cast<isize>(p.size())}) {
+      const auto q = charlstm::top_k_filter(p, k);
+      std::vector<double> sorted = p;
+      std::sort(sorted.rbegin(), sorted.rend());
+      const double threshold = sorted[static_cast<std::size_t>(k - 1)];
+      double kept_mass = 0, sum = 0;
+      isize kept = 0;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        sum += q[i];
+        if (q[i] > 0) {
+          ++kept;
+          kept_mass += p[i];
+          CHECK(p[i] >= threshold);
+        }
+      }
+      CHECK(kept == k);
+      CHECK(sum == Approx(1.0).epsilon(1e-12));
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        if (q[i] > 0) CHECK(q[i] == Approx(p[i] / kept_mass).epsilon(1e-12));
+      }
+    }
+  }
+  // Ties at the boundary still keep exactly k, the lower index first.
+  const std::vector<double> ties = charlstm::top_k_filter({0.25, 0.25, 0.25, 0.25}, 2);
+  CHECK(ties[0] == 0.5);
+  CHECK(ties[1] == 0.5);
+  CHECK(ties[2] == 0.0);
+  CHECK(ties[3] == 0.0);
+}
+
+TEST_CASE("top-p keeps the smallest most-likely set reaching p, renormalised", "[sampler]") {
+  std::mt19937_64 engine(12);
+  for (int trial = 0; trial < 40; ++trial) {
+    const auto p = random_distribution(3 + static_cast<std::size_t>(trial), engine);
+    for (double top_p : {0.05, 0.3, 0.5, 0.9, 0.99}) {
+      const auto q = charlstm::top_p_filter(p, top_p);
+      double kept_mass = 0, smallest_kept = 1, largest_dropped = 0;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        if (q[i] > 0) {
+          kept_mass += p[i];
+          smallest_kept = std::min(smallest_kept, p[i]);
+        } else {
+          largest_dropped = std::max(largest_dropped, p[i]);
+        }
+      }
+      CHECK(kept_mass >= top_p);                 // reaches p
+      CHECK(kept_mass - smallest_kept < top_p);  // and no smaller set of the top ones does
+      CHECK(smallest_kept >= largest_dropped);   // the kept are the most likely
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        if (q[i] > 0) CHECK(q[i] == Approx(p[i] / kept_mass).epsilon(1e-12));
+      }
+    }
+  }
+  const auto q = charlstm::top_p_filter({0.5, 0.3, 0.2}, 0.7);
+  CHECK(q[0] == Approx(0.625));
+  CHECK(q[1] == Approx(0.375));
+  CHECK(q[2] == 0.0);
+  CHECK(charlstm::top_p_filter({0.1, 0.6, 0.3}, 0.01) == std::vector<double>{0.0, 1.0, 0.0});
+}
+
+TEST_CASE("Sampling with top-k and top-p draws from the truncated distribution (chi-square)",
+          "[sampler]") {
+  const std::vector<double> p = {0.05, 0.1, 0.2, 0.3, 0.25, 0.07, 0.03};
+  std::mt19937_64 engine(2025);
+  const int draws = 200000;
+  // top-k 3 keeps {0.3, 0.25, 0.2}: 2 degrees of freedom, P(chi2 > 13.82) = 0.001.
+  charlstm::sampling_options k3{1.0, 3, 1.0};
+  const auto q3 = charlstm::sampling_distribution(p, k3);
+  CHECK(std::count_if(q3.begin(), q3.end(), [](double v) { return v > 0; }) == 3);
+  CHECK(chi_square(q3, draws, [&] { return charlstm::sample(p, k3, engine); }) < 13.82);
+  // top-p 0.8 keeps {0.3, 0.25, 0.2, 0.1} (0.75 < 0.8 <= 0.85): 3 d.o.f., P(chi2 > 16.27) = 0.001.
+  charlstm::sampling_options p08{1.0, 0, 0.8};
+  const auto q8 = charlstm::sampling_distribution(p, p08);
+  CHECK(std::count_if(q8.begin(), q8.end(), [](double v) { return v > 0; }) == 4);
+  CHECK(q8[1] == Approx(0.1 / 0.85));
+  CHECK(chi_square(q8, draws, [&] { return charlstm::sample(p, p08, engine); }) < 16.27);
+  // Temperature before truncation: at 0.5, p^2 renormalised, then top-k 2.
+  charlstm::sampling_options sharp{0.5, 2, 1.0};
+  const auto qs = charlstm::sampling_distribution(p, sharp);
+  CHECK(qs[3] == Approx(0.09 / (0.09 + 0.0625)));
+  CHECK(qs[4] == Approx(0.0625 / (0.09 + 0.0625)));
+}
+
+TEST_CASE("Greedy options pick the argmax and bad options throw", "[sampler]") {
+  std::mt19937_64 engine(9);
+  const std::vector<double> p = {0.1, 0.35, 0.3, 0.25};
+  const charlstm::sampling_options greedy{0, 0, 1};
+  for (int k = 0; k < 100; ++k) CHECK(charlstm::sample(p, greedy, engine) == 1);
+  CHECK_THROWS_WITH(charlstm::require_sampling({1.0, -1, 1.0}), Catch::Contains("top-k"));
+  CHECK_THROWS_WITH(charlstm::require_sampling({1.0, 0, 0.0}), Catch::Contains("top-p"));
+  CHECK_THROWS_WITH(charlstm::require_sampling({1.0, 0, 1.5}), Catch::Contains("top-p"));
+  CHECK_THROWS_AS(charlstm::require_sampling({-1.0, 0, 1.0}), charlstm::error);
 }

@@ -7,6 +7,7 @@
 #include "dense.hpp"
 #include "error.hpp"
 #include "generate.hpp"
+#include "generator.hpp"
 #include "json.hpp"
 #include "loss.hpp"
 #include "lstm.hpp"

@@ -161,8 +161,18 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   std::map<std::string, std::string> meta = info.metadata;
   meta["format"] = checkpoint_format;
   meta["format_version"] = std::to_string(checkpoint_version);
-  meta["vocabulary"] =
-      encode_utf8(std::u32string(info.vocab.symbols.begin(), info.vocab.symbols.end()));
+  // Characters: the code points in order.  Words: the words joined by newlines (a word holds no
+  // whitespace).  "tokens" names the kind; a checkpoint without it holds characters.
+  if (info.vocab.kind == token_kind::word) {
+    std::u32string joined;
+    for (const std::u32string& w : info.vocab.words) joined += (joined.empty() ? U"" : U"\n") + w;
+    meta["tokens"] = "word";
+    meta["vocabulary"] = encode_utf8(joined);
+  } else {
+    meta["tokens"] = "char";
+    meta["vocabulary"] =
+        encode_utf8(std::u32string(info.vocab.symbols.begin(), info.vocab.symbols.end()));
+  }
   meta["vocab_size"] = std::to_string(m.vocab_size());
   meta["hidden_size"] = std::to_string(m.hidden_size());
   meta["optimizer_steps"] = std::to_string(m.steps);
@@ -260,9 +270,15 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
   const std::int64_t V = meta_count("vocab_size"), H = meta_count("hidden_size");
   if (V < 1 || V > 1000000) fail("vocab_size " + std::to_string(V) + " outside [1, 1000000]");
   if (H < 1 || H > 16384) fail("hidden_size " + std::to_string(H) + " outside [1, 16384]");
+  const auto tokens = info.metadata.find("tokens");
+  const std::string kind = tokens == info.metadata.end() ? "char" : tokens->second;
+  if (kind != "char" && kind != "word") fail("metadata tokens is '" + kind + "', not char or word");
   try {
     const std::u32string symbols = decode_utf8(meta_value("vocabulary"), "vocabulary");
-    info.vocab = vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
+    info.vocab =
+        kind == "word"
+            ? vocabulary_from_words(split_on(symbols, U"\n"))
+            : vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
   } catch (const error& e) {
     fail(std::string("bad vocabulary: ") + e.what());
   }

@@ -1,7 +1,11 @@
 // charlstm/corpus.hpp: text in, token ids out.  Reads a UTF-8 file, optionally lowercases it as
-// Python's str.lower() does, and builds the book's vocabulary: the sorted unique code points
-// (Python's `sorted(set(text))`).  Characters are Unicode code points, never bytes.
-// Not a tokenizer for words, and it uses no Eigen: a corpus is plain std::u32string.
+// Python's str.lower() does, and builds a vocabulary of one of two kinds:
+//  - characters (the default): the book's sorted unique code points (Python's
+//    `sorted(set(text))`).  Characters are Unicode code points, never bytes.
+//  - words: the Moe's Tavern (Udacity TV-script) project's level: punctuation becomes named
+//    tokens (||period|| ...), the text is split on whitespace, and the most frequent words up to a
+//    cap are kept beside an unknown-word token.  A detokenizer turns ids back into readable text.
+// It uses no Eigen: a corpus is plain std::u32string.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +15,8 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -140,10 +146,19 @@ inline std::string describe_code_point(char32_t c) {
   return out;
 }
 
+// What a token is: a Unicode code point, or a word of the word level (see tokenize_words).
+enum class token_kind { character, word };
+
 // The book's vocabulary: sorted unique code points; a token id is a position in that list.
 //   vocabulary vocab(text);   std::vector<token_id> ids = vocab.encode(text);
+// A word vocabulary (kind word, made by word_vocabulary or from_words) holds `words` instead,
+// and is used through encode_text / decode_text / detokenizer; encode, decode, id_of and symbol
+// are for characters only.
 struct vocabulary {
-  std::vector<char32_t> symbols;  // sorted, unique
+  std::vector<char32_t> symbols;  // characters: sorted, unique
+  token_kind kind = token_kind::character;
+  std::vector<std::u32string> words;                      // words: words[id]
+  std::unordered_map<std::u32string, token_id> word_ids;  // words: the inverse of `words`
 
   vocabulary() = default;
   explicit vocabulary(const std::u32string& text) {
@@ -174,7 +189,9 @@ struct vocabulary {
     return v;
   }
 
-  index size() const { return static_cast<index>(symbols.size()); }
+  index size() const {
+    return static_cast<index>(kind == token_kind::word ? words.size() : symbols.size());
+  }
   bool contains(char32_t c) const { return std::binary_search(symbols.begin(), symbols.end(), c); }
 
   // The id of c; throws if c is not in the vocabulary.
@@ -294,6 +311,203 @@ inline text_statistics statistics(const std::u32string& text) {
   }
   s.lines_per_scene = newlines / static_cast<double>(s.scenes);
   s.words_per_line = words_in_lines / static_cast<double>(s.lines);
+  return s;
+}
+
+// ---- Words -------------------------------------------------------------------------------
+// The Udacity TV-script project's token_lookup: each punctuation mark becomes a named token with
+// spaces around it before the text is split on whitespace, so "Hey, Moe!" is
+// "Hey ||comma|| Moe ||exclamation_mark||".  "--" is the dash (a single '-' stays inside words)
+// and a newline is ||return||.
+
+inline const std::vector<std::pair<std::u32string, std::u32string>>& word_punctuation() {
+  static const std::vector<std::pair<std::u32string, std::u32string>> table = {
+      {U".", U"||period||"},
+      {U",", U"||comma||"},
+      {U"\"", U"||quotation_mark||"},
+      {U";", U"||semicolon||"},
+      {U"!", U"||exclamation_mark||"},
+      {U"?", U"||question_mark||"},
+      {U"(", U"||left_parentheses||"},
+      {U")", U"||right_parentheses||"},
+      {U"--", U"||dash||"},
+      {U"\n", U"||return||"}};
+  return table;
+}
+
+// The unknown-word token: id 0 of every word vocabulary, standing for each word beyond the cap.
+inline const std::u32string& unknown_word() {
+  static const std::u32string token = U"<unk>";
+  return token;
+}
+
+// The text's tokens at the word level: punctuation replaced by its named token, then
+// split_words.  Case is kept (lowercase the text first, as the project and the CLI do).
+//   tokenize_words(U"hey, moe!\n")  ->  {"hey", "||comma||", "moe", "||exclamation_mark||",
+//   "||return||"}
+inline std::vector<std::u32string> tokenize_words(const std::u32string& text) {
+  std::u32string spaced;
+  spaced.reserve(text.size() + text.size() / 4);
+  const auto& table = word_punctuation();
+  for (std::size_t k = 0; k < text.size();) {
+    bool replaced = false;
+    for (const auto& entry : table) {
+      if (text.compare(k, entry.first.size(), entry.first) == 0) {
+        spaced += U' ';
+        spaced += entry.second;
+        spaced += U' ';
+        k += entry.first.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) spaced += text[k++];
+  }
+  return split_words(spaced);
+}
+
+// The default cap on a word vocabulary (the unknown-word token included): enough for every word
+// of Moe's Tavern and the frequent words of larger corpora, while the softmax stays small.
+inline constexpr index default_max_vocab = 10000;
+
+// A word vocabulary from a stored list (a checkpoint's): words[0] must be the unknown-word
+// token; words must be unique, non-empty and free of whitespace.
+inline vocabulary vocabulary_from_words(std::vector<std::u32string> words) {
+  require(!words.empty() && words[0] == unknown_word(),
+          "word vocabulary: the first word must be the unknown-word token " +
+              encode_utf8(unknown_word()));
+  vocabulary v;
+  v.kind = token_kind::word;
+  for (std::size_t k = 0; k < words.size(); ++k) {
+    const std::vector<std::u32string> parts = split_words(words[k]);
+    require(parts.size() == 1 && parts[0] == words[k],
+            "word vocabulary: word " + std::to_string(k) + " is empty or holds whitespace");
+    require(v.word_ids.emplace(words[k], static_cast<token_id>(k)).second,
+            "word vocabulary: word '" + encode_utf8(words[k]) + "' appears twice");
+  }
+  v.words = std::move(words);
+  return v;
+}
+
+// The word vocabulary of `text`: the unknown-word token, then the max_vocab - 1 most frequent
+// tokens of tokenize_words(text), most frequent first (ties in code-point order), as the
+// project's create_lookup_tables sorts by count.
+//   vocabulary vocab = word_vocabulary(lowercase(text), 10000);
+inline vocabulary word_vocabulary(const std::u32string& text, index max_vocab = default_max_vocab) {
+  require(max_vocab >= 2,
+          "--max-vocab must be at least 2 (the unknown-word token and one word), "
+          "got " +
+              std::to_string(max_vocab));
+  std::unordered_map<std::u32string, std::size_t> counts;
+  for (std::u32string& w : tokenize_words(text)) ++counts[std::move(w)];
+  counts.erase(unknown_word());
+  std::vector<std::pair<std::u32string, std::size_t>> ranked(counts.begin(), counts.end());
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::vector<std::u32string> words = {unknown_word()};
+  for (auto& entry : ranked) {
+    if (static_cast<index>(words.size()) >= max_vocab) break;
+    words.push_back(std::move(entry.first));
+  }
+  return vocabulary_from_words(std::move(words));
+}
+
+// Text to ids for either kind.  Characters: encode_known (unknown characters are an error, or
+// dropped when `drop`).  Words: tokenize_words, and a word outside the vocabulary becomes the
+// unknown-word token (or is dropped when `drop`).
+//   std::vector<token_id> ids = encode_text(vocab, text, false, "corpus");
+inline std::vector<token_id> encode_text(const vocabulary& vocab, const std::u32string& text,
+                                         bool drop, const std::string& what) {
+  if (vocab.kind == token_kind::character) return encode_known(vocab, text, drop, what);
+  std::vector<token_id> ids;
+  for (const std::u32string& w : tokenize_words(text)) {
+    auto it = vocab.word_ids.find(w);
+    if (it != vocab.word_ids.end()) {
+      ids.push_back(it->second);
+    } else if (!drop) {
+      ids.push_back(0);
+    }
+  }
+  return ids;
+}
+
+// Ids back to text, one token at a time, so that streamed output reads as the whole does.
+// Characters: the code point.  Words: named punctuation becomes its mark again, re-attached to
+// the word before it (. , ; ! ? and a closing parenthesis or quotation mark) or to the word after
+// it (an opening parenthesis or quotation mark; quotation marks alternate opening and closing
+// within a line); ||return|| is a newline; other words are separated by one space.
+//   detokenizer d(vocab);  for (token_id id : ids) out += d.piece(id);
+class detokenizer {
+ public:
+  explicit detokenizer(const vocabulary& vocab) : vocab_(&vocab) {}
+
+  // The text token `id` adds after the tokens before it.
+  std::u32string piece(token_id id) {
+    require(id >= 0 && id < vocab_->size(), "token id " + std::to_string(id) +
+                                                " outside the vocabulary of " +
+                                                std::to_string(vocab_->size()));
+    if (vocab_->kind == token_kind::character)
+      return std::u32string(1, vocab_->symbols[static_cast<std::size_t>(id)]);
+    const std::u32string& w = vocab_->words[static_cast<std::size_t>(id)];
+    const bool space = !line_start_ && !glue_next_;
+    line_start_ = glue_next_ = false;
+    if (w == U"||return||") {
+      line_start_ = true;
+      quote_open_ = false;
+      return U"\n";
+    }
+    if (w == U"||period||") return U".";
+    if (w == U"||comma||") return U",";
+    if (w == U"||semicolon||") return U";";
+    if (w == U"||exclamation_mark||") return U"!";
+    if (w == U"||question_mark||") return U"?";
+    if (w == U"||right_parentheses||") return U")";
+    if (w == U"||left_parentheses||") {
+      glue_next_ = true;
+      return space ? U" (" : U"(";
+    }
+    if (w == U"||dash||") return space ? U" --" : U"--";
+    if (w == U"||quotation_mark||") {
+      quote_open_ = !quote_open_;
+      if (!quote_open_) return U"\"";
+      glue_next_ = true;
+      return space ? U" \"" : U"\"";
+    }
+    return space ? U" " + w : w;
+  }
+
+ private:
+  const vocabulary* vocab_;
+  bool line_start_ = true, glue_next_ = false, quote_open_ = false;
+};
+
+// All of ids as text (a detokenizer over them).
+inline std::u32string decode_text(const vocabulary& vocab, const std::vector<token_id>& ids) {
+  detokenizer d(vocab);
+  std::u32string out;
+  for (token_id id : ids) out += d.piece(id);
+  return out;
+}
+
+// The word level of a text as the CLI's stats reports it: how many tokens tokenize_words gives,
+// how many distinct ones, and how much of the text a vocabulary capped at max_vocab covers.
+struct word_statistics {
+  std::size_t tokens = 0, unique_tokens = 0, vocabulary_size = 0, unknown_tokens = 0;
+};
+
+inline word_statistics word_level_statistics(const std::u32string& text, index max_vocab) {
+  word_statistics s;
+  const vocabulary vocab = word_vocabulary(text, max_vocab);
+  const std::vector<std::u32string> tokens = tokenize_words(text);
+  s.tokens = tokens.size();
+  std::unordered_map<std::u32string, int> seen;
+  for (const std::u32string& w : tokens) {
+    seen[w] = 1;
+    if (vocab.word_ids.find(w) == vocab.word_ids.end()) ++s.unknown_tokens;
+  }
+  s.unique_tokens = seen.size();
+  s.vocabulary_size = static_cast<std::size_t>(vocab.size());
   return s;
 }
 

@@ -6,6 +6,9 @@
 //    O(1) steps per character.  Its first distribution equals the window loop's; later ones
 //    differ because the state remembers more than maxlen characters back.
 // Both return only the generated characters and draw from the caller's engine.
+// Beside them, the same two loops on token ids (either token kind, any sampling_options), and
+// generate_batch: B streams from one prime advanced together, one batched LSTM step per token.
+// Not the embedding API (generator.hpp), not the CLI's output (examples/charlstm.cpp).
 #pragma once
 
 #include <functional>
@@ -62,6 +65,71 @@ std::u32string generate_stateful(const model<S>& m, const vocabulary& vocab,
     m.feed(state, static_cast<token_id>(next));
   }
   return out;
+}
+
+// Called with each generated token id as soon as it exists.
+using on_token = std::function<void(token_id)>;
+
+// The book's window loop on ids: the window is the prime's length; any token kind.
+//   auto ids = generate_window_ids(m, prime_ids, 100, sampling_options{0.5}, engine);
+template <class S, class Engine>
+std::vector<token_id> generate_window_ids(model<S>& m, std::vector<token_id> window, index length,
+                                          const sampling_options& options, Engine& engine,
+                                          const on_token& emit = {}) {
+  require(!window.empty(), "generate: the prime is empty");
+  require_sampling(options);
+  std::vector<token_id> out;
+  for (index k = 0; k < length; ++k) {
+    const auto next = static_cast<token_id>(
+        sample(m.predict(window.data(), static_cast<index>(window.size())), options, engine));
+    out.push_back(next);
+    if (emit) emit(next);
+    window.erase(window.begin());
+    window.push_back(next);
+  }
+  return out;
+}
+
+// B = options.size() streams from the same prime, advanced together: each step is one batched
+// LSTM step (model::feed_batch) for all streams, then one draw per live stream with its own
+// options[b] and engines[b] (so stream b's text depends only on its own engine, not on B).
+// on_token(b, id) receives each new token of stream b, streams in order within a step, and
+// returns false to end that stream (e.g. a stop string was produced).  Ends when every stream
+// has ended or holds `length` tokens.
+//   generate_batch(m, prime, 200, options, engines, [&](index b, token_id id) { ...; return true;
+//   });
+template <class S, class Engine>
+void generate_batch(const model<S>& m, const std::vector<token_id>& prime, index length,
+                    const std::vector<sampling_options>& options, std::vector<Engine>& engines,
+                    const std::function<bool(index, token_id)>& on_token) {
+  require(!prime.empty(), "generate: the prime is empty");
+  require(!options.empty() && engines.size() == options.size(),
+          "generate_batch: give one sampling_options and one engine per stream");
+  for (const sampling_options& o : options) require_sampling(o);
+  const auto B = static_cast<index>(options.size());
+  batch_state<S> state = m.initial_batch_state(B);
+  std::vector<token_id> ids(static_cast<std::size_t>(B));
+  for (token_id id : prime) {
+    std::fill(ids.begin(), ids.end(), id);
+    m.feed_batch(state, ids.data());
+  }
+  std::vector<bool> live(static_cast<std::size_t>(B), true);
+  index live_count = B;
+  std::vector<double> p(static_cast<std::size_t>(m.vocab_size()));
+  for (index k = 0; k < length && live_count > 0; ++k) {
+    const matrix<S>& probs = m.batch_probabilities(state);
+    for (index b = 0; b < B; ++b) {
+      const auto ub = static_cast<std::size_t>(b);
+      if (!live[ub]) continue;  // an ended stream keeps its last token: its column is unused
+      std::copy(probs.col(b).data(), probs.col(b).data() + probs.rows(), p.begin());
+      ids[ub] = static_cast<token_id>(sample(p, options[ub], engines[ub]));
+      if (!on_token(b, ids[ub])) {
+        live[ub] = false;
+        --live_count;
+      }
+    }
+    if (k + 1 < length && live_count > 0) m.feed_batch(state, ids.data());
+  }
 }
 
 }  // namespace charlstm

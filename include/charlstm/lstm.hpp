@@ -263,4 +263,28 @@ void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& ta
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
 
+// The same step for B streams at once (generation of several samples as one batch): h, c (H, B)
+// are carried by the caller, ids[0..B) is each stream's token, `gates` (4H, B) and `tanh_c`
+// (H, B) are scratch.  Column b equals lstm_step on stream b alone.
+//   lstm_step_batch(h, c, gates, tanh_c, w, ids.data());
+template <class S>
+void lstm_step_batch(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& tanh_c,
+                     const lstm_weights<S>& w, const token_id* ids) {
+  const index H = w.hidden_size(), B = h.cols();
+  require_shape(h, H, B, "lstm_step_batch h");
+  require_shape(c, H, B, "lstm_step_batch c");
+  gates.resize(4 * H, B);
+  tanh_c.resize(H, B);
+  for (index b = 0; b < B; ++b) {
+    if (!(ids[b] >= 0 && ids[b] < w.input_size())) {
+      throw error("lstm_step_batch: token id " + std::to_string(ids[b]) + " of stream " +
+                  std::to_string(b) + " outside the vocabulary");
+    }
+    gates.col(b).noalias() = w.w_x.col(ids[b]) + w.b;
+  }
+  gates.noalias() += w.w_h * h;
+  // In place as lstm_step: every unit reads c_prev before writing c at the same position.
+  lstm_cell_forward(H, B, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
+}
+
 }  // namespace charlstm

@@ -88,6 +88,14 @@ struct lstm_state {
   vector<S> logits, probs;  // (V)
 };
 
+// The state of B streams generated together, one column each (generate_batch), plus scratch.
+template <class S>
+struct batch_state {
+  matrix<S> h, c;           // (H, B)
+  matrix<S> gates, tanh_c;  // scratch (4H, B), (H, B)
+  matrix<S> logits, probs;  // (V, B)
+};
+
 // The buffers one forward/backward of a batch needs, reused from batch to batch.  One per
 // thread when training data-parallel (trainer.hpp).
 template <class S>
@@ -213,6 +221,30 @@ class model {
     s.logits += params.dense.b;
     softmax<S>(s.probs, s.logits);
     return std::vector<double>(s.probs.data(), s.probs.data() + s.probs.size());
+  }
+
+  // The stateful interface for B streams at once: one batched step feeds ids[0..B), one per
+  // stream; batch_probabilities gives the (V, B) next-token distributions.  Column b equals the
+  // single-stream interface fed stream b's tokens.
+  //   batch_state<float> s = m.initial_batch_state(4);  m.feed_batch(s, ids);
+  batch_state<S> initial_batch_state(index B) const {
+    require(B >= 1, "initial_batch_state: need at least one stream");
+    batch_state<S> s;
+    s.h = matrix<S>::Zero(hidden_size(), B);
+    s.c = matrix<S>::Zero(hidden_size(), B);
+    return s;
+  }
+  void feed_batch(batch_state<S>& s, const token_id* ids) const {
+    lstm_step_batch(s.h, s.c, s.gates, s.tanh_c, params.lstm, ids);
+  }
+  const matrix<S>& batch_probabilities(batch_state<S>& s) const {
+    const index B = s.h.cols();
+    s.logits.resize(vocab_size(), B);
+    s.probs.resize(vocab_size(), B);
+    s.logits.noalias() = params.dense.w * s.h;
+    s.logits.colwise() += params.dense.b;
+    for (index b = 0; b < B; ++b) softmax<S>(s.probs.col(b), s.logits.col(b));
+    return s.probs;
   }
 
  private:

@@ -1,10 +1,14 @@
-// charlstm/sampler.hpp: the temperature knob of the book (listing 8.2 and `sample` in 8.1) and the
-// draw.  Works on probabilities in double whatever the model's scalar, as the book casts to
-// float64 first.  Draws come from a caller-given 64-bit engine, so a seed reproduces the text.
+// charlstm/sampler.hpp: the temperature knob of the book (listing 8.2 and `sample` in 8.1), the
+// truncations later samplers added (top-k: Fan et al. 2018; top-p, "nucleus": Holtzman et al.
+// 2019) and the draw.  Works on probabilities in double whatever the model's scalar, as the book
+// casts to float64 first.  Draws come from a caller-given 64-bit engine, so a seed reproduces
+// the text.  Not the generation loop (generate.hpp, generator.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -78,6 +82,92 @@ index sample(const std::vector<double>& p, double temperature, Engine& engine) {
   // At temperature 0 the draw is certain but still consumes one number, so that the engine's
   // stream does not depend on the temperature.
   return draw(reweight_distribution(p, temperature), engine);
+}
+
+// How a distribution becomes a draw: reweight by temperature (0: the argmax, greedy), then keep
+// the top_k most likely tokens (0: all), then the smallest set of most likely tokens whose mass
+// reaches top_p (1: all); renormalise and draw.  The order is Hugging Face's.
+struct sampling_options {
+  double temperature = 1.0;
+  index top_k = 0;
+  double top_p = 1.0;
+};
+
+// Throws unless every field is in range (temperature >= 0, top_k >= 0, 0 < top_p <= 1).
+inline void require_sampling(const sampling_options& o) {
+  require_temperature(o.temperature);
+  require(o.top_k >= 0, "top-k must be >= 0 (0 keeps every token), got " + std::to_string(o.top_k));
+  require(std::isfinite(o.top_p) && o.top_p > 0 && o.top_p <= 1,
+          "top-p must be in (0, 1] (1 keeps every token), got " + std::to_string(o.top_p));
+}
+
+namespace sampler_detail {
+// Positions of q from most to least likely; ties keep the lower index first, so the order and
+// every truncation below are deterministic.
+inline std::vector<std::size_t> by_probability(const std::vector<double>& q) {
+  std::vector<std::size_t> order(q.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return q[a] > q[b]; });
+  return order;
+}
+inline void normalise(std::vector<double>& q) {
+  double sum = 0;
+  for (double v : q) sum += v;
+  require(sum > 0, "sampler: the distribution has no positive entry");
+  for (double& v : q) v /= sum;
+}
+}  // namespace sampler_detail
+
+// Keeps the k largest entries of q (exactly k; ties go to the lower index), zeroes the rest and
+// renormalises.  k = 0 or k >= q.size() keeps everything (still renormalised).
+//   top_k_filter({0.5, 0.3, 0.2}, 2)  ->  {0.625, 0.375, 0}
+inline std::vector<double> top_k_filter(std::vector<double> q, index k) {
+  require(k >= 0, "top_k_filter: k must be >= 0");
+  if (k > 0 && static_cast<std::size_t>(k) < q.size()) {
+    const std::vector<std::size_t> order = sampler_detail::by_probability(q);
+    for (std::size_t r = static_cast<std::size_t>(k); r < order.size(); ++r) q[order[r]] = 0;
+  }
+  sampler_detail::normalise(q);
+  return q;
+}
+
+// Nucleus truncation: keeps the smallest set of most likely entries whose total reaches
+// p * sum(q), zeroes the rest and renormalises.  The most likely entry is always kept.
+//   top_p_filter({0.5, 0.3, 0.2}, 0.7)  ->  {0.625, 0.375, 0}   (0.5 < 0.7 <= 0.8)
+// Pitfall: the comparison is exact, so p equal to a prefix sum stops at that prefix only when
+// the floating-point sums agree; p = 1 always keeps every positive entry.
+inline std::vector<double> top_p_filter(std::vector<double> q, double p) {
+  require(std::isfinite(p) && p > 0 && p <= 1, "top_p_filter: p must be in (0, 1]");
+  if (p < 1) {
+    double total = 0;
+    for (double v : q) total += v;
+    const std::vector<std::size_t> order = sampler_detail::by_probability(q);
+    double kept = 0;
+    std::size_t r = 0;
+    while (r < order.size() && (r == 0 || kept < p * total)) kept += q[order[r++]];
+    for (; r < order.size(); ++r) q[order[r]] = 0;
+  }
+  sampler_detail::normalise(q);
+  return q;
+}
+
+// The distribution `options` draws from: temperature, then top-k, then top-p.
+inline std::vector<double> sampling_distribution(const std::vector<double>& p,
+                                                 const sampling_options& options) {
+  require_sampling(options);
+  std::vector<double> q = reweight_distribution(p, options.temperature);
+  if (options.top_k > 0) q = top_k_filter(std::move(q), options.top_k);
+  if (options.top_p < 1) q = top_p_filter(std::move(q), options.top_p);
+  return q;
+}
+
+// Draws one index from p as `options` say; consumes exactly one number from the engine whatever
+// the options (greedy included), so streams with different options stay in step.
+//   index next = sample(probs, sampling_options{0.8, 40, 0.95}, engine);
+template <class Engine>
+index sample(const std::vector<double>& p, const sampling_options& options, Engine& engine) {
+  return draw(sampling_distribution(p, options), engine);
 }
 
 }  // namespace charlstm
