@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lstm.hpp"
@@ -102,13 +103,17 @@ inline void require_sampling(const sampling_options& o) {
 }
 
 namespace sampler_detail {
-// Positions of q from most to least likely; ties keep the lower index first, so the order and
-// every truncation below are deterministic.
-inline std::vector<std::size_t> by_probability(const std::vector<double>& q) {
-  std::vector<std::size_t> order(q.size());
+// "a before b": more likely first, ties to the lower index: a strict total order, so the
+// truncations below are deterministic without a stable sort.
+struct more_likely {
+  const std::vector<double>* q;
+  bool operator()(std::size_t a, std::size_t b) const {
+    return (*q)[a] > (*q)[b] || ((*q)[a] == (*q)[b] && a < b);
+  }
+};
+inline std::vector<std::size_t> positions(std::size_t n) {
+  std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return q[a] > q[b]; });
   return order;
 }
 inline void normalise(std::vector<double>& q) {
@@ -125,7 +130,10 @@ inline void normalise(std::vector<double>& q) {
 inline std::vector<double> top_k_filter(std::vector<double> q, index k) {
   require(k >= 0, "top_k_filter: k must be >= 0");
   if (k > 0 && static_cast<std::size_t>(k) < q.size()) {
-    const std::vector<std::size_t> order = sampler_detail::by_probability(q);
+    // Linear time: only the k-th position is found, the k before it are not sorted.
+    std::vector<std::size_t> order = sampler_detail::positions(q.size());
+    std::nth_element(order.begin(), order.begin() + (k - 1), order.end(),
+                     sampler_detail::more_likely{&q});
     for (std::size_t r = static_cast<std::size_t>(k); r < order.size(); ++r) q[order[r]] = 0;
   }
   sampler_detail::normalise(q);
@@ -142,11 +150,14 @@ inline std::vector<double> top_p_filter(std::vector<double> q, double p) {
   if (p < 1) {
     double total = 0;
     for (double v : q) total += v;
-    const std::vector<std::size_t> order = sampler_detail::by_probability(q);
+    // (-q, index) pairs sort most likely first, ties to the lower index, without indirection.
+    std::vector<std::pair<double, std::size_t>> order(q.size());
+    for (std::size_t i = 0; i < q.size(); ++i) order[i] = {-q[i], i};
+    std::sort(order.begin(), order.end());
     double kept = 0;
     std::size_t r = 0;
-    while (r < order.size() && (r == 0 || kept < p * total)) kept += q[order[r++]];
-    for (; r < order.size(); ++r) q[order[r]] = 0;
+    while (r < order.size() && (r == 0 || kept < p * total)) kept += q[order[r++].second];
+    for (; r < order.size(); ++r) q[order[r].second] = 0;
   }
   sampler_detail::normalise(q);
   return q;
