@@ -7,12 +7,14 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charlstm/charlstm.hpp>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -86,8 +88,11 @@ std::string resolve_corpus(const std::string& arg) {
     if (arg == c.name) known = &c;
   }
   if (!known) {
-    require(file_exists(arg), "corpus '" + arg + "' is neither a readable file nor a known name " +
-                                  "(nietzsche, tinyshakespeare, moes_tavern)");
+    // A path that exists goes on to the reader, which says why it cannot be read if it cannot.
+    if (::access(arg.c_str(), F_OK) != 0) {
+      throw charlstm::error("corpus '" + arg + "' is neither a readable file nor a known name " +
+                            "(nietzsche, tinyshakespeare, moes_tavern): " + std::strerror(errno));
+    }
     return arg;
   }
   for (const char* dir : {"../shared/data", CHARLSTM_DATA_DIR}) {
@@ -137,6 +142,12 @@ std::vector<double> parse_temperatures(const std::string& list,
 std::string format_number(double v, int precision = 4) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+std::string format_general(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
 
@@ -209,11 +220,16 @@ extern "C" void on_sigint(int) {
 
 // ---- train ---------------------------------------------------------------------------------
 
+// A character vocabulary larger than this is almost surely not text (or a binary file that
+// happens to be valid UTF-8); `--max-char-vocab` raises it for scripts with many characters.
+constexpr long default_max_char_vocab = 1000;
+
 struct train_options {
   std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
   std::string tokens = "char";
   long max_vocab = static_cast<long>(charlstm::default_max_vocab);
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
+  long max_char_vocab = default_max_char_vocab;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
   long sample_length = 400, log_every = 20;
   double lr = 0.01, val_fraction = 0.1, clip_norm = 5;
@@ -279,8 +295,10 @@ void validate(const train_options& o) {
           "--hidden must be in [1, 16384], got " + std::to_string(o.hidden));
   require(o.batch >= 1 && o.batch <= 1000000,
           "--batch must be in [1, 1000000], got " + std::to_string(o.batch));
-  require(std::isfinite(o.lr) && o.lr > 0 && o.lr < 1e6,
-          "--lr must be a positive finite number, got " + format_number(o.lr, 6));
+  // Any rate a float holds is accepted: a rate that makes training diverge is stopped by the
+  // divergence guard in train(), with the last good checkpoint kept.
+  require(std::isfinite(o.lr) && o.lr > 0 && o.lr <= std::numeric_limits<float>::max(),
+          "--lr must be a positive finite number (at most 3.4e38), got " + format_general(o.lr));
   require(std::isfinite(o.val_fraction) && o.val_fraction >= 0 && o.val_fraction < 1,
           "--val-fraction must be in [0, 1), got " + format_number(o.val_fraction, 6));
   require(o.threads >= 1 && o.threads <= 256,
@@ -288,7 +306,9 @@ void validate(const train_options& o) {
   require(o.sample_length >= 0, "--sample-length must be >= 0");
   require(o.log_every >= 1, "--log-every must be at least 1, got " + std::to_string(o.log_every));
   require(std::isfinite(o.clip_norm) && o.clip_norm >= 0,
-          "--clip-norm must be a finite number >= 0 (0: off)");
+          "--clip-norm must be a finite number >= 0 (0: off), got " + format_general(o.clip_norm));
+  require(o.max_char_vocab >= 1,
+          "--max-char-vocab must be at least 1, got " + std::to_string(o.max_char_vocab));
   parse_temperatures(o.temperatures);
   require(o.tokens == "char" || o.tokens == "word",
           "--tokens must be char or word, got '" + o.tokens + "'");
@@ -332,15 +352,28 @@ int train(train_options o, const CLI::App& cmd) {
 
   const std::string path = resolve_corpus(o.corpus);
   const std::u32string text = charlstm::load_text(path, o.lowercase);
+  require(!text.empty(), "corpus '" + path + "' is empty: pass a text file with at least " +
+                             std::to_string(o.maxlen + 1) + " characters");
   const charlstm::vocabulary vocab =
       model ? resumed.vocab
             : (o.tokens == "word" ? charlstm::word_vocabulary(text, o.max_vocab)
                                   : charlstm::vocabulary(text));
+  require(model || o.tokens != "char" || vocab.size() <= o.max_char_vocab,
+          "corpus '" + path + "' has " + std::to_string(vocab.size()) +
+              " distinct characters, more than --max-char-vocab " +
+              std::to_string(o.max_char_vocab) +
+              ": is it a binary file? For a script with that many characters, raise "
+              "--max-char-vocab");
   const std::vector<charlstm::token_id> ids =
       charlstm::encode_text(vocab, text, false, "corpus " + path);
   const auto n_train = static_cast<index>(static_cast<double>(ids.size()) * (1 - o.val_fraction));
   const std::vector<charlstm::token_id> train_ids(ids.begin(), ids.begin() + n_train);
   const std::vector<charlstm::token_id> val_ids(ids.begin() + n_train, ids.end());
+  require(n_train > o.maxlen,
+          "corpus '" + path + "' has " + std::to_string(ids.size()) + " characters (" +
+              std::to_string(n_train) + " for training after --val-fraction " +
+              format_general(o.val_fraction) + "), fewer than maxlen + 1 = " +
+              std::to_string(o.maxlen + 1) + ": use a longer text or a smaller --maxlen");
   const charlstm::window_set train_windows = charlstm::make_windows(train_ids, o.maxlen, o.step);
   charlstm::window_set val_windows{val_ids.data(), static_cast<index>(val_ids.size()), o.maxlen,
                                    o.step};
@@ -404,7 +437,9 @@ int train(train_options o, const CLI::App& cmd) {
         [&](const charlstm::epoch_progress& p) {
           last = p;
           bar.update(p, first_batch);
-          diverged = !std::isfinite(p.mean_loss);
+          // Checked after every step, so that no non-finite value can reach a save.
+          diverged = !std::isfinite(p.mean_loss) || !model->params.all_finite() ||
+                     !model->rms_acc.all_finite();
           stopped = diverged || interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
           if (!stopped && model->steps % o.log_every == 0 && p.batches_done < p.batches_total) {
             metrics.log(model->steps, epochs_done(p), p.sequences_done, p.mean_loss,
@@ -416,11 +451,16 @@ int train(train_options o, const CLI::App& cmd) {
     metrics.pause();
     last.mean_loss = loss;
     bar.finish(last, first_batch);
-    if (diverged || !model->params.all_finite()) {
+    if (diverged || !model->params.all_finite() || !model->rms_acc.all_finite()) {
       throw charlstm::error(
-          "training diverged at step " + std::to_string(model->steps) +
-          " (the loss or the weights are no longer finite); " + o.out +
-          " was not overwritten and keeps the last good epoch: lower --lr or set --clip-norm");
+          "training diverged at step " + std::to_string(model->steps) + " (" +
+          (model->params.all_finite() && model->rms_acc.all_finite()
+               ? "the mean loss is " + format_general(last.mean_loss)
+               : std::string("the weights or RMSprop's state are no longer finite")) +
+          "); " +
+          (file_exists(o.out) ? o.out + " was not overwritten and keeps the last good checkpoint"
+                              : "nothing was saved") +
+          ": lower --lr or set --clip-norm");
     }
     range = {};
     const bool partial = last.batches_done < last.batches_total;
@@ -442,16 +482,38 @@ int train(train_options o, const CLI::App& cmd) {
         train_ids.begin() + static_cast<long>(start),
         train_ids.begin() + static_cast<long>(start) + o.maxlen);
     const std::u32string seed_text = charlstm::decode_text(vocab, seed_ids);
-    charlstm::save_checkpoint(
-        o.out, *model,
-        {vocab,
-         training_metadata(o, partial ? epoch - 1 : epoch, partial ? last.batches_done : 0,
-                           partial ? loss : 0.0, partial ? engine_at_start : engine, seed_text)});
-    if (partial) {
+    // A failed save (disk full, read-only directory...) leaves the previous file intact.  The
+    // model is still in memory: before the last save, warn and retry at the next one.
+    const bool last_save = stopped || interrupted || epoch == o.epochs;
+    bool saved = false;
+    try {
+      charlstm::save_checkpoint(
+          o.out, *model,
+          {vocab,
+           training_metadata(o, partial ? epoch - 1 : epoch, partial ? last.batches_done : 0,
+                             partial ? loss : 0.0, partial ? engine_at_start : engine, seed_text)});
+      saved = true;
+    } catch (const charlstm::error& e) {
+      if (last_save) {
+        throw charlstm::error(
+            std::string(e.what()) + "; the model was not saved: " +
+            (file_exists(o.out)
+                 ? o.out + " keeps the last good checkpoint; fix the cause, then continue with " +
+                       "`charlstm train --resume " + o.out + " --epochs " +
+                       std::to_string(o.epochs) + "`"
+                 : "fix the cause or choose another --out, then train again"));
+      }
+      std::fflush(stdout);
+      std::fprintf(stderr,
+                   "charlstm: warning: %s; training continues and the next epoch tries to save "
+                   "again\n",
+                   e.what());
+    }
+    if (saved && partial) {
       std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n",
                   o.out.c_str(), epoch, static_cast<long>(last.batches_done),
                   static_cast<long>(last.batches_total), static_cast<long long>(model->steps));
-    } else {
+    } else if (saved) {
       std::printf("saved %s (epoch %ld, %lld steps in all)\n", o.out.c_str(), epoch,
                   static_cast<long long>(model->steps));
     }
@@ -505,7 +567,8 @@ std::mt19937_64 stream_engine(unsigned long long seed, std::size_t b) {
 }
 
 int generate(const generate_options& o) {
-  require(o.length >= 0, "--length must be >= 0");
+  require(o.length >= 1,
+          "--length must be at least 1 (tokens to generate), got " + std::to_string(o.length));
   require(o.num_samples >= 1 && o.num_samples <= 4096,
           "--num-samples must be in [1, 4096], got " + std::to_string(o.num_samples));
   const std::vector<double> temperatures =
@@ -714,6 +777,9 @@ int report(const std::string& model_path, std::string out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past `ulimit -f`, write() must fail with EFBIG so that a save reports it; by default
+  // SIGXFSZ would kill the process instead.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"charlstm: train character-level LSTM language models and generate text"};
   app.require_subcommand(1);
   app.set_version_flag("--version", charlstm::version_string);
@@ -746,6 +812,10 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
       ->capture_default_str();
   train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  train_cmd
+      ->add_option("--max-char-vocab", t.max_char_vocab,
+                   "refuse a corpus with more distinct characters than this (binary files)")
+      ->capture_default_str();
   train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")
       ->capture_default_str();
   train_cmd

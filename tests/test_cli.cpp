@@ -10,18 +10,10 @@
 
 using test_support::quote;
 using test_support::run_cli;
+using test_support::small_corpus;
 using test_support::temp_dir;
 
 namespace {
-
-std::string small_corpus() {
-  std::string text;
-  const char* lines[] = {"The quick brown fox jumps over the lazy dog.\n",
-                         "Man is something that shall be overcome.\n",
-                         "What does not kill me makes me stronger.\n"};
-  for (int k = 0; text.size() < 4000; ++k) text += lines[k % 3];
-  return text;
-}
 
 // Small settings so that an epoch takes milliseconds.
 std::string small_flags(const temp_dir& dir) {

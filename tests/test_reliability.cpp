@@ -1,15 +1,20 @@
 // Nothing lost: Ctrl-C saves and says how to resume; kill -9 at any moment leaves the previous
-// checkpoint loadable; stale temporary files go away with the next save.
-#include <dirent.h>
+// checkpoint loadable; stale temporary files go away with the next save; a save that fails
+// (file size limit, read-only directory) keeps the previous checkpoint and training goes on;
+// a diverging run stops before it writes a non-finite weight; the same seed and thread count
+// give the same bytes.
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
 #include <chrono>
+#include <regex>
 #include <string>
 #include <thread>
 
 #include "support/run.hpp"
 
+using test_support::count_temporaries;
 using test_support::quote;
 using test_support::temp_dir;
 
@@ -22,15 +27,6 @@ std::string corpus_text() {
                   : "And if you gaze long into an abyss, the abyss also gazes into you.\n";
   }
   return text;
-}
-
-int count_temporaries(const std::string& dir) {
-  int n = 0;
-  DIR* d = ::opendir(dir.c_str());
-  while (const dirent* e = ::readdir(d))
-    n += std::string(e->d_name).find(".tmp.") != std::string::npos;
-  ::closedir(d);
-  return n;
 }
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
@@ -106,4 +102,181 @@ TEST_CASE("kill -9 at any moment never damages the last checkpoint", "[reliabili
   auto m = charlstm::load_checkpoint<float>(model, info);
   charlstm::save_checkpoint(model, m, info);
   CHECK(count_temporaries(dir.path) == 0);
+}
+
+namespace {
+
+// Tiny settings: an epoch takes milliseconds.
+std::string tiny_train(const temp_dir& dir) {
+  return "train --corpus " + quote(dir / "corpus.txt") +
+         " --maxlen 20 --hidden 8 --batch 32 --sample-length 0 --threads 1 --val-fraction 0";
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("A save past the file size limit warns, trains on, and fails clearly at the end",
+          "[reliability]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", test_support::small_corpus());
+  const std::string model = dir / "m.safetensors";
+  REQUIRE(test_support::run_cli(tiny_train(dir) + " --epochs 1 --out " + quote(model)).exit_code ==
+          0);
+  const std::string before = charlstm::read_file_bytes(model);
+  REQUIRE(before.size() > 8 * 1024);
+  // `ulimit -f 8`: writes past 8 KiB fail with EFBIG (the tool ignores SIGXFSZ, which would
+  // otherwise kill it).  Epoch 2's save fails and training goes on; epoch 3's is the last.
+  const auto r = test_support::run_cli(
+      "train --resume " + quote(model) + " --epochs 3 --sample-length 0 --threads 1",
+      "ulimit -f 8;");
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err,
+             Catch::Contains("charlstm: warning: cannot write '" + model + "': File too large") &&
+                 Catch::Contains("training continues and the next epoch tries to save again"));
+  CHECK_THAT(r.err,
+             Catch::Contains("charlstm: error: cannot write '" + model + "': File too large") &&
+                 Catch::Contains(model + " keeps the last good checkpoint") &&
+                 Catch::Contains("charlstm train --resume " + model + " --epochs 3"));
+  CHECK_THAT(r.out, Catch::Contains("Epoch 3/3"));
+  CHECK(r.out.find("saved ") == std::string::npos);
+  CHECK(charlstm::read_file_bytes(model) == before);
+  CHECK(count_temporaries(dir.path) == 0);
+  // Without a previous checkpoint, the message says so.
+  const auto fresh = test_support::run_cli(
+      tiny_train(dir) + " --epochs 1 --out " + quote(dir / "new.safetensors"), "ulimit -f 8;");
+  CHECK(fresh.exit_code == 1);
+  CHECK_THAT(fresh.err, Catch::Contains("File too large") &&
+                            Catch::Contains("fix the cause or choose another --out"));
+  CHECK_FALSE(exists(dir / "new.safetensors"));
+  CHECK(count_temporaries(dir.path) == 0);
+}
+
+TEST_CASE("A read-only directory: the old checkpoint stays, and a later save succeeds",
+          "[reliability]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", test_support::small_corpus());
+  const std::string model = dir / "m.safetensors";
+  REQUIRE(test_support::run_cli(tiny_train(dir) + " --epochs 1 --out " + quote(model)).exit_code ==
+          0);
+  const std::string before = charlstm::read_file_bytes(model);
+  charlstm::checkpoint_info info;
+  const long steps_before = charlstm::load_checkpoint<float>(model, info).steps;
+  // The directory is not writable by the user who trains (root runs the tool as `nobody`).
+  const auto user = test_support::unprivileged(dir);
+  ::chmod(dir.path.c_str(), 0555);
+  const std::string resume = "train --resume " + quote(model) + " --sample-length 0 --threads 1";
+  const auto last = test_support::run_cli(resume + " --epochs 2", user.prefix, user.binary);
+  INFO(last.out << last.err);
+  CHECK(last.exit_code == 1);
+  CHECK_THAT(last.err, Catch::Contains("cannot create a temporary file beside '" + model +
+                                       "': Permission denied") &&
+                           Catch::Contains(model + " keeps the last good checkpoint"));
+  CHECK(charlstm::read_file_bytes(model) == before);
+  CHECK(count_temporaries(dir.path) == 0);
+
+  // A long run: the first saves fail with a warning; once the directory is writable again, the
+  // model still in memory is saved (here by Ctrl-C, which saves and exits).
+  const temp_dir logs;
+  const pid_t pid = test_support::spawn_cli(resume + " --epochs 100000", logs / "out", logs / "err",
+                                            user.prefix, user.binary);
+  bool warned = false;
+  for (int waited = 0; waited < 60000 && !warned; waited += 20) {
+    sleep_ms(20);
+    warned =
+        exists(logs / "err") &&
+        charlstm::read_file_bytes(logs / "err").find("charlstm: warning:") != std::string::npos;
+  }
+  CHECK(warned);
+  ::chmod(dir.path.c_str(), 0777);
+  sleep_ms(100);
+  ::kill(pid, SIGINT);
+  const int code = test_support::wait_exit_code(pid);
+  INFO(charlstm::read_file_bytes(logs / "err"));
+  CHECK(code == 130);
+  CHECK(charlstm::load_checkpoint<float>(model, info).steps > steps_before);
+  CHECK(count_temporaries(dir.path) == 0);
+}
+
+TEST_CASE("A huge learning rate trips the divergence guard; the checkpoint stays finite",
+          "[reliability]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", test_support::small_corpus());
+  const std::string model = dir / "m.safetensors";
+  REQUIRE(test_support::run_cli(tiny_train(dir) + " --epochs 1 --out " + quote(model)).exit_code ==
+          0);
+  const std::string before = charlstm::read_file_bytes(model);
+  // RMSprop moves each weight by about lr per step: 1e37 overflows the loss within two steps,
+  // 3e38 the weights in one.
+  for (const char* lr : {"1e37", "3e38"}) {
+    const auto r = test_support::run_cli("train --resume " + quote(model) +
+                                         " --epochs 3 --sample-length 0 --threads 1 --lr " + lr);
+    INFO(lr << "\n" << r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(std::regex_search(r.err, std::regex("charlstm: error: training diverged at step \\d+ "
+                                              "\\((the mean loss is (inf|nan)|the weights or "
+                                              "RMSprop's state are no longer finite)\\)")));
+    CHECK_THAT(r.err, Catch::Contains(model + " was not overwritten and keeps the last good "
+                                              "checkpoint: lower --lr or set --clip-norm"));
+    CHECK(charlstm::read_file_bytes(model) == before);
+    charlstm::checkpoint_info info;
+    const auto m = charlstm::load_checkpoint<float>(model, info);
+    CHECK(m.params.all_finite());
+    CHECK(m.rms_acc.all_finite());
+  }
+  // From scratch: nothing is written at all.
+  const auto fresh = test_support::run_cli(tiny_train(dir) + " --epochs 2 --lr 3e38 --out " +
+                                           quote(dir / "new.safetensors"));
+  CHECK(fresh.exit_code == 1);
+  CHECK_THAT(fresh.err, Catch::Contains("the weights or RMSprop's state are no longer finite") &&
+                            Catch::Contains("nothing was saved"));
+  CHECK_FALSE(exists(dir / "new.safetensors"));
+  CHECK(count_temporaries(dir.path) == 0);
+}
+
+TEST_CASE("Same seed and threads: identical checkpoints, samples and generated text",
+          "[reliability]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", test_support::small_corpus());
+  // Two independent processes; the per-epoch samples are part of what must repeat.
+  auto train = [&](const std::string& name, const std::string& seed) {
+    return test_support::run_cli("train --corpus " + quote(dir / "corpus.txt") +
+                                 " --maxlen 20 --hidden 16 --batch 16 --epochs 2 --max-steps 30"
+                                 " --sample-length 40 --threads 2 --seed " +
+                                 seed + " --out " + quote(dir / name));
+  };
+  const auto a = train("a.safetensors", "7"), b = train("b.safetensors", "7");
+  const auto c = train("c.safetensors", "8");
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  REQUIRE(c.exit_code == 0);
+  // Everything but the timings on the progress lines and the output path.
+  auto without_timings = [](const std::string& out) {
+    return std::regex_replace(std::regex_replace(out, std::regex(" - \\d+s \\d+ms/step"), ""),
+                              std::regex("[abc]\\.safetensors"), "X");
+  };
+  CHECK(without_timings(a.out) == without_timings(b.out));
+  CHECK_THAT(a.out, Catch::Contains("------ temperature: 1.2"));
+  charlstm::checkpoint_info ia, ib, ic;
+  const auto ma = charlstm::load_checkpoint<float>(dir / "a.safetensors", ia);
+  const auto mb = charlstm::load_checkpoint<float>(dir / "b.safetensors", ib);
+  const auto mc = charlstm::load_checkpoint<float>(dir / "c.safetensors", ic);
+  CHECK(ma.steps == 30);
+  CHECK(ma.params.data == mb.params.data);  // bit-identical
+  CHECK(ma.rms_acc.data == mb.rms_acc.data);
+  CHECK(ma.params.data != mc.params.data);  // the seed matters, so the check above could fail
+  for (const char* mode : {"--stateful", "--window"}) {
+    auto generate = [&](const std::string& name) {
+      return test_support::run_cli(std::string("generate --length 200 --seed 3 ") + mode +
+                                   " --model " + quote(dir / name));
+    };
+    const auto ga = generate("a.safetensors"), gb = generate("b.safetensors");
+    REQUIRE(ga.exit_code == 0);
+    CHECK(ga.out == gb.out);
+    CHECK(ga.out.size() > 200);
+  }
 }

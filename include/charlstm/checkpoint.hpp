@@ -83,7 +83,8 @@ inline void write_all(int fd, const char* bytes, std::size_t size, const std::st
 }
 
 [[noreturn]] inline void invalid(const std::string& source, const std::string& why) {
-  throw error(source + ": not a valid charlstm checkpoint: " + why);
+  throw error(source + ": not a valid charlstm checkpoint: " + why +
+              "; it is damaged or was not written by charlstm: use another checkpoint or retrain");
 }
 
 inline std::string directory_of(const std::string& path) {
@@ -231,8 +232,12 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
     fail("the header claims " + std::to_string(n) + " bytes but only " +
          std::to_string(bytes.size() - 8) + " follow (truncated file?)");
   }
-  const json_value header =
-      parse_json(bytes.data() + 8, static_cast<std::size_t>(n), source + " header");
+  json_value header;
+  try {
+    header = parse_json(bytes.data() + 8, static_cast<std::size_t>(n), "the header");
+  } catch (const error& e) {
+    fail(e.what());
+  }
   if (header.type != json_value::kind::object) fail("the header is not a JSON object");
   const std::size_t data_begin = 8 + static_cast<std::size_t>(n);
   const std::size_t data_size = bytes.size() - data_begin;
@@ -380,7 +385,8 @@ template <class S>
 model<S> load_checkpoint(const std::string& path, checkpoint_info& info) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    throw error("cannot open checkpoint '" + path + "': " + std::strerror(errno));
+    throw error("cannot open checkpoint '" + path + "': " + std::strerror(errno) +
+                ": check the path");
   }
   if (S_ISDIR(st.st_mode)) throw error("checkpoint '" + path + "' is a directory, not a file");
   return parse_checkpoint<S>(read_file_bytes(path), info, path);

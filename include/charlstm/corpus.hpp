@@ -8,10 +8,15 @@
 // It uses no Eigen: a corpus is plain std::u32string.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -24,12 +29,36 @@
 
 namespace charlstm {
 
-// The whole file as bytes.  Throws if it cannot be opened or read.
+// The whole file as bytes.  Throws, naming the path and the system's reason, if it cannot be
+// opened or read, or if it is a directory.
+//   std::string bytes = read_file_bytes("model.safetensors");
 inline std::string read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error("cannot open '" + path + "' for reading: check the path and permissions");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw error("error while reading '" + path + "' (is it a directory?)");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw error("cannot open '" + path + "' for reading: " + std::strerror(errno) +
+                ": check the path and permissions");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw error("'" + path + "' is a directory, not a file: pass the path of a file inside it");
+  }
+  std::string bytes;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      throw error("error while reading '" + path + "' after " + std::to_string(bytes.size()) +
+                  " bytes: " + why + ": check the file and the disk");
+    }
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   return bytes;
 }
 
@@ -38,12 +67,17 @@ inline std::string read_file_bytes(const std::string& path) {
 //   std::u32string text = decode_utf8(read_file_bytes(path), path);
 // A leading byte-order mark is kept as U+FEFF, as Python's 'utf-8' codec does.
 inline std::u32string decode_utf8(const std::string& bytes, const std::string& source = "input") {
-  std::u32string out;
-  out.reserve(bytes.size());
+  std::u32string out(bytes.size(), U'\0');  // at most one code point per byte
+  std::size_t size = 0;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
   for (std::size_t k = 0; k < n;) {
     const unsigned char b0 = p[k];
+    if (b0 < 0x80) {  // ASCII, most of any text
+      out[size++] = b0;
+      ++k;
+      continue;
+    }
     int len = 0;
     char32_t cp = 0, min = 0;
     if (b0 < 0x80) {
@@ -71,9 +105,10 @@ inline std::u32string decode_utf8(const std::string& bytes, const std::string& s
     if (cp < min) fail("overlong encoding");
     if (cp >= 0xD800 && cp <= 0xDFFF) fail("encodes a UTF-16 surrogate");
     if (cp > 0x10FFFF) fail("code point above U+10FFFF");
-    out.push_back(cp);
+    out[size++] = cp;
     k += len;
   }
+  out.resize(size);
   return out;
 }
 
@@ -132,8 +167,15 @@ inline std::u32string lowercase(std::u32string text) {
 
 // Reads a UTF-8 text file as code points, lowercased if asked (the book lowercases Nietzsche).
 //   std::u32string text = load_text("nietzsche.txt", /*lower=*/true);
+// A NUL byte is an error: text has none, while binary and UTF-16 files are full of them.
+// Line endings are kept as they are: a CRLF file has '\r' in its vocabulary.
 inline std::u32string load_text(const std::string& path, bool lower) {
-  std::u32string text = decode_utf8(read_file_bytes(path), path);
+  const std::string bytes = read_file_bytes(path);
+  if (const std::size_t nul = bytes.find('\0'); nul != std::string::npos) {
+    throw error(path + ": NUL byte at byte offset " + std::to_string(nul) +
+                ": not a text file (UTF-16? convert it with iconv -f utf-16 -t utf-8)");
+  }
+  std::u32string text = decode_utf8(bytes, path);
   return lower ? lowercase(std::move(text)) : text;
 }
 
@@ -230,7 +272,19 @@ inline std::vector<token_id> encode_known(const vocabulary& vocab, const std::u3
   std::vector<char32_t> unknown;
   std::vector<token_id> ids;
   ids.reserve(text.size());
+  // A direct table for the code points of most text, a binary search for the rest.
+  std::vector<token_id> small(0x3000, token_id(-1));
+  for (std::size_t k = 0; k < vocab.symbols.size() && vocab.symbols[k] < small.size(); ++k)
+    small[vocab.symbols[k]] = static_cast<token_id>(k);
   for (char32_t c : text) {
+    if (c < small.size()) {
+      if (small[c] >= 0) {
+        ids.push_back(small[c]);
+      } else {
+        unknown.push_back(c);
+      }
+      continue;
+    }
     auto it = std::lower_bound(vocab.symbols.begin(), vocab.symbols.end(), c);
     if (it != vocab.symbols.end() && *it == c) {
       ids.push_back(static_cast<token_id>(it - vocab.symbols.begin()));

@@ -2,7 +2,9 @@
 // throw-away directories for its files.
 #pragma once
 
+#include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,9 +38,11 @@ struct temp_dir {
 };
 
 // `charlstm ARGS` with stdin from /dev/null; stdout and stderr are files, so not a terminal.
-inline run_result run_cli(const std::string& args) {
+// `prefix` goes before the command in the shell: "ulimit -f 8;", or unprivileged(...).
+inline run_result run_cli(const std::string& args, const std::string& prefix = "",
+                          const std::string& binary = CHARLSTM_CLI) {
   const temp_dir dir;
-  const std::string command = std::string(CHARLSTM_CLI) + " " + args + " </dev/null >" +
+  const std::string command = prefix + " " + binary + " " + args + " </dev/null >" +
                               quote(dir / "out") + " 2>" + quote(dir / "err");
   const int status = std::system(command.c_str());
   run_result r;
@@ -49,10 +53,11 @@ inline run_result run_cli(const std::string& args) {
 }
 
 // Starts `charlstm ARGS` in the background with stdout and stderr in files; returns its pid.
-inline pid_t spawn_cli(const std::string& args, const std::string& out, const std::string& err) {
+inline pid_t spawn_cli(const std::string& args, const std::string& out, const std::string& err,
+                       const std::string& prefix = "", const std::string& binary = CHARLSTM_CLI) {
   const pid_t pid = ::fork();
   if (pid == 0) {
-    const std::string command = "exec " + std::string(CHARLSTM_CLI) + " " + args + " </dev/null >" +
+    const std::string command = "exec " + prefix + " " + binary + " " + args + " </dev/null >" +
                                 quote(out) + " 2>" + quote(err);
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
@@ -69,6 +74,41 @@ inline int wait_exit_code(pid_t pid) {
 
 inline void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// Three sentences repeated to about `size` characters: a corpus that trains in milliseconds.
+inline std::string small_corpus(std::size_t size = 4000) {
+  std::string text;
+  const char* lines[] = {"The quick brown fox jumps over the lazy dog.\n",
+                         "Man is something that shall be overcome.\n",
+                         "What does not kill me makes me stronger.\n"};
+  for (int k = 0; text.size() < size; ++k) text += lines[k % 3];
+  return text;
+}
+
+// How many "<name>.tmp.XXXXXX" files (unfinished or failed saves) are in `dir`.
+inline int count_temporaries(const std::string& dir) {
+  int n = 0;
+  DIR* d = ::opendir(dir.c_str());
+  while (const dirent* e = ::readdir(d))
+    n += std::string(e->d_name).find(".tmp.") != std::string::npos;
+  ::closedir(d);
+  return n;
+}
+
+// Permission checks do not apply to root, and tests often run as root.  To meet a permission
+// error honestly, root runs the tool as `nobody` (setpriv, util-linux); anyone else runs it as
+// themselves.  The tool is copied into `dir` first, so that `nobody` can run it wherever the
+// build tree is; `dir` becomes world-readable.  Returns {prefix for run_cli, binary}.
+struct unprivileged_runner {
+  std::string prefix, binary;
+};
+inline unprivileged_runner unprivileged(const temp_dir& dir) {
+  ::chmod(dir.path.c_str(), 0755);
+  if (::geteuid() != 0) return {"", CHARLSTM_CLI};
+  const std::string binary = dir / "charlstm";
+  std::system(("cp " + quote(CHARLSTM_CLI) + " " + quote(binary)).c_str());
+  return {"setpriv --reuid=65534 --regid=65534 --clear-groups", binary};
 }
 
 }  // namespace test_support
