@@ -220,6 +220,51 @@ extern "C" void on_sigint(int) {
 
 // ---- train ---------------------------------------------------------------------------------
 
+// The metrics logs beside the checkpoint are secondary: if they cannot be written (disk full,
+// read-only directory), say so once and train on without them.  The checkpoint is what must
+// not be lost.
+class optional_metrics {
+ public:
+  optional_metrics(const std::string& model_path, const std::string& resumed_from,
+                   std::int64_t steps, double chars_per_sequence) {
+    guard([&] {
+      writer_ = std::make_unique<charlstm::metrics_writer>(model_path, resumed_from, steps,
+                                                           chars_per_sequence);
+    });
+  }
+  void begin_epoch(index sequences_done, double mean_loss) {
+    guard([&] { writer_->begin_epoch(sequences_done, mean_loss); });
+  }
+  void pause() {
+    guard([&] { writer_->pause(); });
+  }
+  void log(std::int64_t step, double epoch, index sequences_done, double mean_loss, double lr,
+           double val_loss = std::numeric_limits<double>::quiet_NaN()) {
+    guard([&] { writer_->log(step, epoch, sequences_done, mean_loss, lr, val_loss); });
+  }
+  void sample(const charlstm::sample_record& s) {
+    guard([&] { writer_->sample(s); });
+  }
+
+ private:
+  std::unique_ptr<charlstm::metrics_writer> writer_;
+  bool failed_ = false;
+
+  template <class F>
+  void guard(const F& write) {
+    if (failed_) return;
+    try {
+      write();
+    } catch (const charlstm::error& e) {
+      failed_ = true;
+      writer_.reset();
+      std::fflush(stdout);
+      std::fprintf(stderr, "charlstm: warning: %s; training continues without the metrics log\n",
+                   e.what());
+    }
+  }
+};
+
 // A character vocabulary larger than this is almost surely not text (or a binary file that
 // happens to be valid UTF-8); `--max-char-vocab` raises it for scripts with many characters.
 constexpr long default_max_char_vocab = 1000;
@@ -415,7 +460,7 @@ int train(train_options o, const CLI::App& cmd) {
   }
 
   // metrics.csv and samples.jsonl beside the checkpoint, cut back to the checkpoint's step.
-  charlstm::metrics_writer metrics(o.out, o.resume, model->steps, static_cast<double>(o.maxlen));
+  optional_metrics metrics(o.out, o.resume, model->steps, static_cast<double>(o.maxlen));
   const bool terminal = ::isatty(STDOUT_FILENO);
   std::signal(SIGINT, on_sigint);
   for (long epoch = first_epoch; epoch <= o.epochs; ++epoch) {
