@@ -204,7 +204,7 @@ TEST_CASE("A read-only directory: the old checkpoint stays, and a later save suc
   CHECK(count_temporaries(dir.path) == 0);
 }
 
-TEST_CASE("A huge learning rate trips the divergence guard; the checkpoint stays finite",
+TEST_CASE("A huge learning rate trips the divergence guard and the checkpoint stays finite",
           "[reliability]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", test_support::small_corpus());

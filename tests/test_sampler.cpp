@@ -61,7 +61,7 @@ TEST_CASE("Temperature 1 reproduces the distribution (chi-square)", "[sampler]")
   CHECK(chi2 < 22.46);
 }
 
-TEST_CASE("Low temperatures pick the argmax; 0 is the argmax exactly", "[sampler]") {
+TEST_CASE("Low temperatures pick the argmax, and 0 is the argmax exactly", "[sampler]") {
   std::mt19937_64 engine(5);
   const std::vector<double> p = {0.1, 0.35, 0.3, 0.25};
   for (int k = 0; k < 1000; ++k) {

@@ -163,7 +163,7 @@ TEST_CASE("A corpus with thousands of distinct characters is refused with a hint
   check_error(run_cli(args + " --max-char-vocab 0"), {"--max-char-vocab must be at least 1"});
 }
 
-TEST_CASE("CRLF line endings are text: '\\r' is one more character", "[bad_input]") {
+TEST_CASE("CRLF line endings are text: the carriage return is one more character", "[bad_input]") {
   temp_dir dir;
   std::string crlf;
   for (char c : test_support::small_corpus(2000))
@@ -243,7 +243,8 @@ TEST_CASE("Bad flags: sizes, steps, fractions, rates, temperatures, NaN, unknown
       {"--val-fraction nan", "--val-fraction must be in [0, 1), got nan"},
       {"--val-fraction inf", "--val-fraction must be in [0, 1), got inf"},
       {"--val-fraction 0.001", "characters) is shorter than maxlen + 1: raise --val-fraction"},
-      {"--val-fraction 0.999", "for training after --val-fraction 0.999), fewer than maxlen + 1 = 61"},
+      {"--val-fraction 0.999",
+       "for training after --val-fraction 0.999), fewer than maxlen + 1 = 61"},
       {"--lr 0", "--lr must be a positive finite number (at most 3.4e38), got 0"},
       {"--lr -1", "--lr must be a positive finite number (at most 3.4e38), got -1"},
       {"--lr nan", "--lr must be a positive finite number (at most 3.4e38), got nan"},
