@@ -301,6 +301,9 @@ inline std::string duration(double seconds) {
   return buf;
 }
 
+// An epoch count: "3" at an epoch's end, "2.47" part-way.
+inline std::string epochs(double e) { return e == std::floor(e) ? fixed(e, 0) : fixed(e, 2); }
+
 }  // namespace report_detail
 
 // The whole page.
@@ -329,9 +332,10 @@ inline std::string render_report(const report_input& in) {
   }
   html += "<section class=\"cards\">\n";
   if (best) {
-    html += card("Best validation loss", fixed(best->val_loss, 4) + " nats",
-                 fixed(best->val_loss / ln2, 4) + " bits/char at step " +
-                     std::to_string(best->step) + " (epoch " + fixed(best->epoch, 2) + ")");
+    html +=
+        card("Best validation loss", fixed(best->val_loss, 4) + " nats",
+             fixed(best->val_loss / ln2, 4) + " bits/char at step " + std::to_string(best->step) +
+                 " (epoch " + report_detail::epochs(best->epoch) + ")");
   }
   if (last_train) {
     html += card("Last training loss", fixed(last_train->train_loss, 4) + " nats",
@@ -348,8 +352,8 @@ inline std::string render_report(const report_input& in) {
   }
   if (!in.rows.empty()) {
     html += card("Training time", report_detail::duration(in.rows.back().elapsed_s),
-                 std::to_string(in.rows.back().step) + " steps, " + fixed(in.rows.back().epoch, 2) +
-                     " epochs");
+                 std::to_string(in.rows.back().step) + " steps, " +
+                     report_detail::epochs(in.rows.back().epoch) + " epochs");
   }
   html += "</section>\n";
 
