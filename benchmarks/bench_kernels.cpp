@@ -77,6 +77,100 @@ void bm_rmsprop(benchmark::State& state) {
 }
 BENCHMARK(bm_rmsprop);
 
+benchmark::Counter gflops(double flops_per_iteration, benchmark::State& state) {
+  return benchmark::Counter(flops_per_iteration * 1e-9 * static_cast<double>(state.iterations()),
+                            benchmark::Counter::kIsRate);
+}
+
+std::vector<float> random_floats(index n, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (float& x : v) x = u(engine);
+  return v;
+}
+
+// One forward step product z (4H, B) += W_h h (H, B), W_h packed once outside the loop;
+// argument: B (the per-thread slice with 2 threads is 64).
+void bm_step_product_forward(benchmark::State& state) {
+  const index H = book_H, B = state.range(0);
+  const auto w = random_floats(4 * H * H, 5), h = random_floats(H * B, 6);
+  std::vector<float> z(4 * H * B, 0.0f);
+  charlstm::aligned_buffer<float> packed(charlstm::gemm_packed_size<float>(4 * H, H));
+  charlstm::gemm_pack(4 * H, H, w.data(), 1, 4 * H, packed.data());
+  for (auto _ : state) {
+    charlstm::gemm_packed(4 * H, B, H, packed.data(), h.data(), 1, H, z.data(), 4 * H, true);
+    benchmark::DoNotOptimize(z.data());
+  }
+  state.SetItemsProcessed(state.iterations() * B);
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H * B, state);
+}
+BENCHMARK(bm_step_product_forward)->Arg(128)->Arg(64)->Arg(1);
+
+// One backward step product d_h (H, B) = W_h^T dz (4H, B), W_h^T packed once.
+void bm_step_product_backward(benchmark::State& state) {
+  const index H = book_H, B = state.range(0);
+  const auto w = random_floats(4 * H * H, 5), dz = random_floats(4 * H * B, 7);
+  std::vector<float> d_h(H * B);
+  charlstm::aligned_buffer<float> packed(charlstm::gemm_packed_size<float>(H, 4 * H));
+  charlstm::gemm_pack(H, 4 * H, w.data(), 4 * H, 1, packed.data());
+  for (auto _ : state) {
+    charlstm::gemm_packed(H, B, 4 * H, packed.data(), dz.data(), 1, 4 * H, d_h.data(), H, false);
+    benchmark::DoNotOptimize(d_h.data());
+  }
+  state.SetItemsProcessed(state.iterations() * B);
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H * B, state);
+}
+BENCHMARK(bm_step_product_backward)->Arg(128)->Arg(64);
+
+// The recurrent weight gradient dW_h (4H, H) += dZ (4H, T*B) h^T over a whole batch.
+void bm_weight_gradient(benchmark::State& state) {
+  const index H = book_H, N = book_T * state.range(0);
+  const auto dz = random_floats(4 * H * N, 8), h = random_floats(H * N, 9);
+  std::vector<float> g(4 * H * H, 0.0f);
+  for (auto _ : state) {
+    charlstm::gemm(4 * H, H, N, dz.data(), 4 * H, h.data(), H, 1, g.data(), 4 * H, true);
+    benchmark::DoNotOptimize(g.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H * N, state);
+}
+BENCHMARK(bm_weight_gradient)->Arg(128)->Arg(64)->Unit(benchmark::kMillisecond);
+
+// The LSTM layer alone, forward (gather + T steps) and backward through time, B = 128.
+void bm_lstm_forward(benchmark::State& state) {
+  const index T = book_T, B = book_B, H = book_H;
+  charlstm::model<float> m(book_V, H, 1);
+  charlstm::lstm_cache<float> cache;
+  const auto ids = random_ids(T * B, book_V, 2);
+  const charlstm::matrix<float> zero = charlstm::matrix<float>::Zero(H, B);
+  for (auto _ : state) {
+    charlstm::lstm_forward(cache, m.params.lstm, ids.data(), T, B, zero, zero);
+    benchmark::DoNotOptimize(cache.h.data());
+  }
+  state.SetItemsProcessed(state.iterations() * B);
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H * T * B, state);
+}
+BENCHMARK(bm_lstm_forward)->Unit(benchmark::kMillisecond);
+
+void bm_lstm_backward(benchmark::State& state) {
+  const index T = book_T, B = book_B, H = book_H;
+  charlstm::model<float> m(book_V, H, 1);
+  charlstm::lstm_cache<float> cache;
+  const auto ids = random_ids(T * B, book_V, 2);
+  const charlstm::matrix<float> zero = charlstm::matrix<float>::Zero(H, B);
+  charlstm::matrix<float> d_h = charlstm::matrix<float>::Constant(H, B, 1e-3f);
+  charlstm::lstm_forward(cache, m.params.lstm, ids.data(), T, B, zero, zero);
+  for (auto _ : state) {
+    charlstm::lstm_recurrence_backward(m.grads.lstm, cache, m.params.lstm, d_h, true);
+    charlstm::lstm_input_gather_backward(m.grads.lstm, cache, ids.data());
+    benchmark::DoNotOptimize(m.grads.data.data());
+  }
+  state.SetItemsProcessed(state.iterations() * B);
+  state.counters["GFLOP/s"] = gflops(2.0 * 2 * 4 * H * H * T * B, state);
+}
+BENCHMARK(bm_lstm_backward)->Unit(benchmark::kMillisecond);
+
 void bm_train_step(benchmark::State& state) {
   const index T = book_T, B = book_B;
   charlstm::model<float> m(book_V, book_H, 1);
@@ -99,6 +193,7 @@ void bm_generate_stateful_step(benchmark::State& state) {
     id = static_cast<token_id>(std::max_element(p.begin(), p.end()) - p.begin());
   }
   state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] = gflops(2.0 * (4 * book_H * book_H + book_V * book_H), state);
 }
 BENCHMARK(bm_generate_stateful_step);
 
@@ -107,6 +202,8 @@ void bm_generate_window_step(benchmark::State& state) {
   const auto window = random_ids(book_T, book_V, 4);
   for (auto _ : state) benchmark::DoNotOptimize(m.predict(window.data(), book_T));
   state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] =
+      gflops(2.0 * (4 * book_H * book_H * book_T + book_V * book_H), state);
 }
 BENCHMARK(bm_generate_window_step);
 

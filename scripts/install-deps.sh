@@ -12,6 +12,7 @@ packages=(
   curl ca-certificates                    # corpus download
   clang libclang-rt-14-dev                # libFuzzer targets (scripts/fuzz.sh)
   chromium                                # renders the HTML training report in a test
+  libdnnl-dev                             # oneDNN, for its LSTM primitive in benchmarks/compare.sh
 )
 
 sudo=""

@@ -131,3 +131,43 @@ TEMPLATE_TEST_CASE("rmsprop_update equals its scalar twin", "[simd]", float, dou
     CHECK(compare(acc.data(), acc_ref.data(), n).error < kernel_tolerance<S>());
   }
 }
+
+TEMPLATE_TEST_CASE("gemm_packed equals its scalar twin", "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(11);
+  const isize mr = charlstm::gemm_rows<S>(), nr = charlstm::gemm_cols;
+  // Rows, columns and depths around the register tile's edges, and the book's step products.
+  std::vector<isize> rows = {1, mr - 1, mr, mr + 1, 2 * mr + 1, 128, 512};
+  std::vector<isize> cols = {1, nr - 1, nr, nr + 1, 2 * nr + 1, 64};
+  for (isize M : rows) {
+    for (isize N : cols) {
+      for (isize K : {isize{1}, isize{7}, isize{128}}) {
+        for (bool transposed : {false, true}) {
+          for (bool accumulate : {false, true}) {
+            auto a = random_vector<S>(M * K, engine), b = random_vector<S>(K * N, engine);
+            auto c = random_vector<S>(M * N, engine);
+            auto c_ref = c;
+            // A (M, K) column-major, or stored transposed (K, M) as the backward's W_h^T.
+            const isize a_rs = transposed ? K : 1, a_cs = transposed ? 1 : M;
+            // B (K, N) column-major, or stored transposed as the weight gradient's h^T.
+            const isize b_rs = transposed ? N : 1, b_cs = transposed ? 1 : K;
+            std::vector<S, xsimd::aligned_allocator<S>> packed(
+                static_cast<std::size_t>(charlstm::gemm_packed_size<S>(M, K)));
+            charlstm::gemm_pack(M, K, a.data(), a_rs, a_cs, packed.data());
+            charlstm::gemm_packed(M, N, K, packed.data(), b.data(), b_rs, b_cs, c.data(), M,
+                                  accumulate);
+            charlstm::scalar::gemm(M, N, K, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs,
+                                   c_ref.data(), M, accumulate);
+            INFO("M = " << M << ", N = " << N << ", K = " << K << ", transposed " << transposed
+                        << ", accumulate " << accumulate);
+            // Sums of K products in another order: relative error grows like K * epsilon.
+            const double tolerance = (std::is_same<S, float>::value ? 1e-6 : 1e-15) * (K + 8);
+            const auto cmp = compare(c.data(), c_ref.data(), M * N);
+            INFO(cmp.describe("C"));
+            CHECK(cmp.error < tolerance);
+          }
+        }
+      }
+    }
+  }
+}
