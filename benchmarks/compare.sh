@@ -19,6 +19,16 @@ for t in 1 2; do "$tmp/peak_flops" $t 3 > "$tmp/peak$t.txt"; done
 echo "measuring charlstm..." >&2
 "$bench" --benchmark_format=json > "$tmp/charlstm.json"
 
+dnnl=build/release/benchmarks/bench_dnnl_lstm
+if [ -x "$dnnl" ]; then
+  echo "measuring oneDNN's LSTM primitive (forward + backward only)..." >&2
+  for t in 1 2; do
+    OMP_NUM_THREADS=$t "$dnnl" --benchmark_min_time=2 --benchmark_format=json > "$tmp/dnnl$t.json"
+  done
+else
+  echo "oneDNN not measured: install libdnnl-dev (scripts/install-deps.sh) and rebuild" >&2
+fi
+
 echo "measuring PyTorch (as shipped, and with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)..." >&2
 # name: torch threads, BLAS threads.  2 threads: the faster of 2+2 and 1 torch + 2 BLAS.
 for cfg in "1 1 1" "2 2 2" "2 1 2"; do
@@ -39,6 +49,11 @@ def peak(t):
 c = {b["name"]: b for b in json.load(open(f"{tmp}/charlstm.json"))["benchmarks"]}
 flop_per_seq = 3.0 * 2 * 4 * 128 * 128 * 60 + 3.0 * 2 * 57 * 128
 rows, result = [], {"flop_per_sequence": flop_per_seq}
+def dnnl(t):
+    try:
+        return json.load(open(f"{tmp}/dnnl{t}.json"))["benchmarks"][0]["items_per_second"]
+    except (OSError, KeyError, IndexError, ValueError):
+        return float("nan")
 def torch_runs(t):
     import glob
     return [json.load(open(f)) | {"config": f.rsplit("/", 1)[1]} for f in sorted(glob.glob(f"{tmp}/torch_*_{t}_*.json"))]
@@ -50,10 +65,15 @@ for t in (1, 2):
     best = max(shipped, unset)
     pk = peak(t)
     pct = 100 * ours * flop_per_seq / (pk * 1e9) if pk else float("nan")
+    dn = dnnl(t)
     result[f"train_{t}_threads"] = {"charlstm": ours, "torch_shipped": shipped, "torch_unset": unset,
-                                    "ratio_vs_best_torch": ours / best, "peak_gflops": pk, "percent_of_peak": pct,
+                                    "onednn_lstm_only": dn if dn == dn else None,
+                                    "ratio_vs_best_torch": ours / best,
+                                    "ratio_vs_onednn": ours / dn if dn == dn else None,
+                                    "peak_gflops": pk, "percent_of_peak": pct,
+                                    "onednn_percent_of_peak": 100 * dn * flop_per_seq / (pk * 1e9) if pk and dn == dn else None,
                                     "torch_runs": runs}
-    rows.append((f"training, {t} thread(s), sequences/s", ours, shipped, unset, ours / best, pct))
+    rows.append((f"training, {t} thread(s), sequences/s", ours, shipped, unset, ours / best, pct, dn))
 gs = c["bm_generate_stateful/real_time"]["items_per_second"]
 gw = c["bm_generate_window/real_time"]["items_per_second"]
 t1 = torch_runs(1)
@@ -61,16 +81,21 @@ ship1 = [r for r in t1 if "shipped" in r["config"]][0]
 unset1 = [r for r in t1 if "unset" in r["config"]][0]
 tw = max(x["generate_window_chars_per_s"] for x in t1)
 ts = max(x["generate_stateful_chars_per_s"] for x in t1)
-rows.append(("generation, stateful, chars/s", gs, ship1["generate_stateful_chars_per_s"], unset1["generate_stateful_chars_per_s"], gs / ts, float("nan")))
-rows.append(("generation, window loop, chars/s", gw, ship1["generate_window_chars_per_s"], unset1["generate_window_chars_per_s"], gw / tw, float("nan")))
+rows.append(("generation, stateful, chars/s", gs, ship1["generate_stateful_chars_per_s"], unset1["generate_stateful_chars_per_s"], gs / ts, float("nan"), float("nan")))
+rows.append(("generation, window loop, chars/s", gw, ship1["generate_window_chars_per_s"], unset1["generate_window_chars_per_s"], gw / tw, float("nan"), float("nan")))
 result["generate"] = {"charlstm_stateful": gs, "charlstm_window": gw, "torch_stateful": ts, "torch_window": tw,
                       "stateful_vs_torch_window_loop": gs / tw}
-print(f"{'what':40} {'charlstm':>10} {'torch':>10} {'torch*':>10} {'ratio':>7} {'% peak':>7}")
+print(f"{'what':40} {'charlstm':>10} {'torch':>10} {'torch*':>10} {'ratio':>7} {'% peak':>7} {'oneDNN':>8} {'vs oneDNN':>9}")
 for r in rows:
-    print(f"{r[0]:40} {r[1]:10.0f} {r[2]:10.0f} {r[3]:10.0f} {r[4]:6.2f}x {r[5]:6.1f}%")
-print(f"stateful charlstm vs PyTorch's window loop: {gs / tw:.0f}x")
+    dn = f"{r[6]:8.0f} {r[1] / r[6]:8.2f}x" if r[6] == r[6] else f"{'':8} {'':9}"
+    print(f"{r[0]:40} {r[1]:10.0f} {r[2]:10.0f} {r[3]:10.0f} {r[4]:6.2f}x {r[5]:6.1f}% {dn}")
+scaling = result["train_2_threads"]["charlstm"] / result["train_1_threads"]["charlstm"]
+result["scaling_1_to_2_threads"] = scaling
+print(f"stateful charlstm vs PyTorch's window loop: {gs / tw:.0f}x; charlstm training 1 -> 2 threads: {scaling:.2f}x")
 print("torch: as shipped; torch*: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; each the best of its thread")
 print("configurations (1: 1 torch + 1 BLAS thread; 2: 2+2 or 1 torch + 2 BLAS); ratio: charlstm / the faster torch")
+print("oneDNN: its LSTM primitive alone (lstm_forward training + lstm_backward, no dense, loss or optimizer),")
+print("OMP_NUM_THREADS = the row's threads; empty when libdnnl-dev is not installed")
 print(f"FMA peak: 1 thread {peak(1):.0f} GFLOP/s, 2 threads {peak(2):.0f} GFLOP/s")
 json.dump(result, open(out, "w"), indent=2)
 print(f"wrote {out}")

@@ -18,7 +18,8 @@
 // Memory of the cache (see lstm_cache): scalars = T*B*(4H [gates] + 4H [d_gates] + H [tanh c])
 //   + (T+1)*B*2H [h, c with the initial state in slot 0] + 3*H*B [d_h, d_c, d_h sum]
 //   + 4H*H [W_h packed for the step products].
-// For the book (T 60, B 128, H 128) that is 44 MB in float.
+// For the book (T 60, B 128, H 128) that is 44 MB in float; a forward-only cache (validation)
+// has no d_gates: 28 MB.
 #pragma once
 
 #include <cmath>
@@ -124,18 +125,19 @@ struct lstm_cache {
   matrix<S> c;        // (H, (T+1)*B)   slot 0 = c_0
   matrix<S> h;        // (H, (T+1)*B)   slot 0 = h_0
   matrix<S> tanh_c;   // (H, T*B)
-  matrix<S> d_gates;  // (4H, T*B)      backward: dL/dz
+  matrix<S> d_gates;  // (4H, T*B)      backward: dL/dz (sized by the backward: a forward-only
+                      //                cache, as for validation, never holds it)
   matrix<S> d_h;      // (H, B)         backward: dL/dh_t from step t+1
   matrix<S> d_c;      // (H, B)         backward: dL/dc_t
   matrix<S> d_h_sum;  // (H, B)         backward: d_h plus what flows in from above
   aligned_buffer<S> packed_w;  // W_h (forward) or W_h^T (backward) packed once for gemm_packed
 
-  // Sizes the buffers; allocates only when a shape changes.
+  // Sizes the forward's buffers; allocates only when a shape changes.
   void resize(index steps, index batch, index hidden) {
     if (steps == T && batch == B && hidden == H) return;
     T = steps, B = batch, H = hidden;
     gates.resize(4 * H, T * B);
-    d_gates.resize(4 * H, T * B);
+    d_gates.resize(0, 0);
     c.resize(H, (T + 1) * B);
     h.resize(H, (T + 1) * B);
     tanh_c.resize(H, T * B);
@@ -149,18 +151,53 @@ struct lstm_cache {
   cols c_at(index t) { return c.middleCols(t * B, B); }
 };
 
-// Input projection for one-hot tokens: gates(:, k) = w_x(:, ids[k]) + b for all T*B columns.
-// ids: T*B token ids, time-major (ids[t*B + b]).  Call before lstm_recurrence_forward.
-template <class S>
-void lstm_input_gather(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids) {
-  const index V = w.input_size();
-  for (index k = 0; k < cache.T * cache.B; ++k) {
+namespace lstm_detail {
+
+// Throws unless every one of the n ids is in [0, V).
+inline void check_ids(const token_id* ids, index n, index V) {
+  for (index k = 0; k < n; ++k) {
     if (!(ids[k] >= 0 && ids[k] < V)) {
       throw error("lstm: token id " + std::to_string(ids[k]) + " at position " + std::to_string(k) +
                   " outside the vocabulary [0, " + std::to_string(V) + ")");
     }
-    cache.gates.col(k).noalias() = w.w_x.col(ids[k]) + w.b;
   }
+}
+
+// gates(:, k) = w_x(:, ids[k]) + b for the columns [first, first + n).
+template <class S>
+void gather_columns(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids,
+                    index first, index n) {
+  for (index k = first; k < first + n; ++k) cache.gates.col(k).noalias() = w.w_x.col(ids[k]) + w.b;
+}
+
+// The recurrence from slot 0 of cache.h and cache.c.  With ids, step t first gathers its own
+// input columns, so that they are still in cache when its product and cell read them (gathering
+// all T steps first writes 16 MB for the book's batch that the recurrence then reads back).
+template <class S>
+void recurrence_forward(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids) {
+  const index B = cache.B, H = cache.H;
+  // W_h is packed once here and reused by all T step products (z_t += W_h h_{t-1}).
+  cache.packed_w.resize(static_cast<std::size_t>(gemm_packed_size<S>(4 * H, H)));
+  gemm_pack(4 * H, H, w.w_h.data(), 1, 4 * H, cache.packed_w.data());
+  for (index t = 0; t < cache.T; ++t) {
+    if (ids != nullptr) gather_columns(cache, w, ids, t * B, B);
+    typename lstm_cache<S>::cols z = cache.gates.middleCols(t * B, B);
+    gemm_packed(4 * H, B, H, cache.packed_w.data(), cache.h_at(t).data(), 1, H, z.data(), 4 * H,
+                /*accumulate=*/true);
+    lstm_cell_forward(H, B, z.data(), cache.c_at(t).data(), cache.c_at(t + 1).data(),
+                      cache.tanh_c.middleCols(t * B, B).data(), cache.h_at(t + 1).data());
+  }
+}
+
+}  // namespace lstm_detail
+
+// Input projection for one-hot tokens: gates(:, k) = w_x(:, ids[k]) + b for all T*B columns.
+// ids: T*B token ids, time-major (ids[t*B + b]).  Call before lstm_recurrence_forward.
+// (lstm_forward does the same step by step.)
+template <class S>
+void lstm_input_gather(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id* ids) {
+  lstm_detail::check_ids(ids, cache.T * cache.B, w.input_size());
+  lstm_detail::gather_columns(cache, w, ids, 0, cache.T * cache.B);
 }
 
 // Input projection for dense input x (V, T*B): gates = w_x x + b.
@@ -175,17 +212,7 @@ void lstm_input_dense(lstm_cache<S>& cache, const lstm_weights<S>& w, const_matr
 // cache.c.  Leaves h_t, c_t in slots 1..T.
 template <class S>
 void lstm_recurrence_forward(lstm_cache<S>& cache, const lstm_weights<S>& w) {
-  const index B = cache.B, H = cache.H;
-  // W_h is packed once here and reused by all T step products (z_t += W_h h_{t-1}).
-  cache.packed_w.resize(static_cast<std::size_t>(gemm_packed_size<S>(4 * H, H)));
-  gemm_pack(4 * H, H, w.w_h.data(), 1, 4 * H, cache.packed_w.data());
-  for (index t = 0; t < cache.T; ++t) {
-    typename lstm_cache<S>::cols z = cache.gates.middleCols(t * B, B);
-    gemm_packed(4 * H, B, H, cache.packed_w.data(), cache.h_at(t).data(), 1, H, z.data(), 4 * H,
-                /*accumulate=*/true);
-    lstm_cell_forward(H, B, z.data(), cache.c_at(t).data(), cache.c_at(t + 1).data(),
-                      cache.tanh_c.middleCols(t * B, B).data(), cache.h_at(t + 1).data());
-  }
+  lstm_detail::recurrence_forward(cache, w, static_cast<const token_id*>(nullptr));
 }
 
 // Forward over T steps of B one-hot sequences from state (h0, c0), each (H, B).
@@ -199,8 +226,8 @@ void lstm_forward(lstm_cache<S>& cache, const lstm_weights<S>& w, const token_id
   cache.resize(T, B, H);
   cache.h_at(0) = h0;
   cache.c_at(0) = c0;
-  lstm_input_gather(cache, w, ids);
-  lstm_recurrence_forward(cache, w);
+  lstm_detail::check_ids(ids, T * B, w.input_size());
+  lstm_detail::recurrence_forward(cache, w, ids);
 }
 
 // Backward through time of the recurrence.  d_h_top (H, T*B) is dL/dh_t from above the layer
@@ -214,6 +241,9 @@ void lstm_recurrence_backward(lstm_weights<S>& grads, lstm_cache<S>& cache,
                               bool last_only) {
   const index T = cache.T, B = cache.B, H = cache.H;
   require_shape(d_h_top, H, last_only ? B : T * B, "lstm d_h from above");
+  if (cache.d_gates.rows() != 4 * H || cache.d_gates.cols() != T * B) {
+    cache.d_gates.resize(4 * H, T * B);
+  }
   cache.d_h.setZero();
   cache.d_c.setZero();
   // W_h^T (H, 4H) is packed once here for the T step products d_h = W_h^T dz_t.
@@ -231,13 +261,14 @@ void lstm_recurrence_backward(lstm_weights<S>& grads, lstm_cache<S>& cache,
     typename lstm_cache<S>::cols d_z = cache.d_gates.middleCols(t * B, B);
     lstm_cell_backward(H, B, cache.gates.middleCols(t * B, B).data(), cache.c_at(t).data(),
                        cache.tanh_c.middleCols(t * B, B).data(), d_h, cache.d_c.data(), d_z.data());
+    // The weight gradients of this step while dz_t is still in cache:
+    // dW_h += dz_t h_{t-1}^T, (4H, B) x (B, H), and db += the row sums of dz_t.
+    gemm(4 * H, H, B, d_z.data(), 4 * H, cache.h_at(t).data(), /*b_rs=*/H, /*b_cs=*/1,
+         grads.w_h.data(), 4 * H, /*accumulate=*/true);
+    grads.b.noalias() += d_z.rowwise().sum();
     gemm_packed(H, B, 4 * H, cache.packed_w.data(), d_z.data(), 1, 4 * H, cache.d_h.data(), H,
                 /*accumulate=*/false);
   }
-  // dW_h += sum_t dz_t h_{t-1}^T: one product over all T*B columns, (4H, T*B) x (T*B, H).
-  gemm(4 * H, H, T * B, cache.d_gates.data(), 4 * H, cache.h.data(), /*b_rs=*/H, /*b_cs=*/1,
-       grads.w_h.data(), 4 * H, /*accumulate=*/true);
-  grads.b.noalias() += cache.d_gates.rowwise().sum();
 }
 
 // Input backward for one-hot tokens: grads.w_x(:, ids[k]) += d_gates(:, k).

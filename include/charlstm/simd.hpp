@@ -1,6 +1,7 @@
-// charlstm/simd.hpp: the fused elementwise kernels, written with xsimd, each with a scalar twin.
-// Not matrix products: Eigen does those.  These are the loops that would otherwise make one pass
-// per operation over the gates, the cell, the softmax and the optimizer state.
+// charlstm/simd.hpp: the fused elementwise kernels, written with xsimd, each with a scalar twin,
+// and the register-blocked matrix-product micro-kernel of the LSTM's recurrent products (the
+// other products are Eigen's).  The elementwise kernels are the loops that would otherwise make
+// one pass per operation over the gates, the cell, the softmax and the optimizer state.
 //
 // Every kernel is a free function on raw column-major arrays (shapes in the comments, see
 // tensor.hpp), templated on `Arch` (default: the best instruction set this translation unit is

@@ -136,7 +136,10 @@ class batch_trainer {
     const index n = model_.params.size(), threads = team_.size();
     S loss;
     if (threads == 1) {
-      loss = model_.forward_backward(ids, targets, T, B);
+      // The same workspace as loss() below, so that validation allocates no second cache.
+      workspace<S>& ws = workspaces_[0];
+      ws.zero_state(model_.hidden_size(), B);
+      loss = model_.forward_backward(ws, model_.grads, ids, targets, T, B, ws.h0, ws.c0);
       partial_squares_[0] = squared_norm(model_.grads.data.data(), 0, n);
     } else {
       loss = run_slices(ids, targets, T, B, /*backward=*/true);
