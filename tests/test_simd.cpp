@@ -171,3 +171,33 @@ TEMPLATE_TEST_CASE("gemm_packed equals its scalar twin", "[simd]", float, double
     }
   }
 }
+
+TEMPLATE_TEST_CASE("gemm over an unpacked A equals its scalar twin", "[simd]", float,
+                   double) {
+  using S = TestType;
+  std::mt19937_64 engine(12);
+  const isize mr = charlstm::gemm_rows<S>(), nr = charlstm::gemm_cols;
+  // Depths past one block of 256 exercise the blocking; rows past the last tile run scalar.
+  for (isize M : {isize{1}, mr - 1, mr, mr + 1, 2 * mr + 3, isize{512}}) {
+    for (isize N : {isize{1}, nr - 1, nr + 1, isize{16}}) {
+      for (isize K : {isize{1}, isize{9}, isize{300}}) {
+        for (bool accumulate : {false, true}) {
+          // A (M, K) column-major with a leading dimension larger than M; B stored transposed,
+          // as the weight gradient's h^T.
+          const isize lda = M + 3;
+          auto a = random_vector<S>(lda * K, engine), b = random_vector<S>(K * N, engine);
+          auto c = random_vector<S>(M * N, engine);
+          auto c_ref = c;
+          charlstm::gemm(M, N, K, a.data(), lda, b.data(), N, 1, c.data(), M, accumulate);
+          charlstm::scalar::gemm(M, N, K, a.data(), 1, lda, b.data(), N, 1, c_ref.data(), M,
+                                 accumulate);
+          INFO("M = " << M << ", N = " << N << ", K = " << K << ", accumulate " << accumulate);
+          const double tolerance = (std::is_same<S, float>::value ? 1e-6 : 1e-15) * (K + 8);
+          const auto cmp = compare(c.data(), c_ref.data(), M * N);
+          INFO(cmp.describe("C"));
+          CHECK(cmp.error < tolerance);
+        }
+      }
+    }
+  }
+}
