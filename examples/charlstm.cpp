@@ -18,6 +18,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
@@ -273,14 +274,30 @@ struct train_options {
   std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
   std::string tokens = "char";
   long max_vocab = static_cast<long>(charlstm::default_max_vocab);
+  std::string mode = "sequence", optimizer = "rmsprop";
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
   long max_char_vocab = default_max_char_vocab;
+  long seq_len = 100, layers = 1, lr_decay_after = 10, patience = 0;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
   long sample_length = 400, log_every = 20;
-  double lr = 0.01, val_fraction = 0.1, clip_norm = 5;
+  double lr = 0.01, val_fraction = 0.1, clip_norm = 5, dropout = 0, lr_decay = 1;
   bool lowercase = true;
   unsigned long long seed = 1;
 };
+
+// The learning rate of `epoch` (1-based): --lr, times --lr-decay for every epoch finished after
+// the first --lr-decay-after.
+double learning_rate_at(const train_options& o, long epoch) {
+  return o.lr * std::pow(o.lr_decay, static_cast<double>(std::max(0L, epoch - 1 - o.lr_decay_after)));
+}
+
+// Where the best-validation checkpoint goes: MODEL.safetensors -> MODEL.best.safetensors.
+std::string best_path(const std::string& out) {
+  const std::string ext = ".safetensors";
+  if (out.size() > ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0)
+    return out.substr(0, out.size() - ext.size()) + ".best" + ext;
+  return out + ".best";
+}
 
 // The checkpoint's metadata for `o` and the training position.
 std::map<std::string, std::string> training_metadata(const train_options& o, long epoch,
@@ -290,6 +307,12 @@ std::map<std::string, std::string> training_metadata(const train_options& o, lon
   std::ostringstream rng;
   rng << engine;
   return {{"corpus", o.corpus},
+          {"mode", o.mode},
+          {"seq_len", std::to_string(o.seq_len)},
+          {"dropout", format_number(o.dropout, 17)},
+          {"lr_decay", format_number(o.lr_decay, 17)},
+          {"lr_decay_after", std::to_string(o.lr_decay_after)},
+          {"patience", std::to_string(o.patience)},
           {"maxlen", std::to_string(o.maxlen)},
           {"step", std::to_string(o.step)},
           {"batch", std::to_string(o.batch)},
@@ -354,6 +377,22 @@ void validate(const train_options& o) {
           "--clip-norm must be a finite number >= 0 (0: off), got " + format_general(o.clip_norm));
   require(o.max_char_vocab >= 1,
           "--max-char-vocab must be at least 1, got " + std::to_string(o.max_char_vocab));
+  require(o.mode == "sequence" || o.mode == "window",
+          "--mode must be sequence or window, got '" + o.mode + "'");
+  require(o.optimizer == "rmsprop" || o.optimizer == "adam",
+          "--optimizer must be rmsprop or adam, got '" + o.optimizer + "'");
+  require(o.seq_len >= 1 && o.seq_len <= 100000,
+          "--seq-len must be in [1, 100000], got " + std::to_string(o.seq_len));
+  require(o.layers >= 1 && o.layers <= 16,
+          "--layers must be in [1, 16], got " + std::to_string(o.layers));
+  require(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1,
+          "--dropout must be in [0, 1), got " + format_number(o.dropout, 6));
+  require(o.dropout == 0 || o.layers > 1,
+          "--dropout acts between stacked layers: use --layers 2 or more, or --dropout 0");
+  require(std::isfinite(o.lr_decay) && o.lr_decay > 0 && o.lr_decay <= 1,
+          "--lr-decay must be in (0, 1] (1: off), got " + format_number(o.lr_decay, 6));
+  require(o.lr_decay_after >= 0, "--lr-decay-after must be >= 0");
+  require(o.patience >= 0, "--patience must be >= 0 (0: off)");
   parse_temperatures(o.temperatures);
   require(o.tokens == "char" || o.tokens == "word",
           "--tokens must be char or word, got '" + o.tokens + "'");
@@ -361,9 +400,42 @@ void validate(const train_options& o) {
           "--max-vocab must be in [2, 1000000], got " + std::to_string(o.max_vocab));
 }
 
+// The carried state of sequence mode as checkpoint tensors "state.h.l<l>", "state.c.l<l>".
+std::map<std::string, charlstm::matrix<double>> state_tensors(
+    const charlstm::layer_states<float>& state) {
+  std::map<std::string, charlstm::matrix<double>> out;
+  for (std::size_t l = 0; l < state.h.size(); ++l) {
+    out["state.h.l" + std::to_string(l)] = state.h[l].cast<double>();
+    out["state.c.l" + std::to_string(l)] = state.c[l].cast<double>();
+  }
+  return out;
+}
+
+charlstm::layer_states<float> state_from(const charlstm::checkpoint_info& info, index layers,
+                                         index hidden, index streams) {
+  charlstm::layer_states<float> state;
+  state.reset(layers, hidden, streams);
+  for (index l = 0; l < layers; ++l) {
+    for (const char* part : {"h", "c"}) {
+      const std::string name = std::string("state.") + part + ".l" + std::to_string(l);
+      auto it = info.state_tensors.find(name);
+      require(it != info.state_tensors.end() && it->second.rows() == hidden &&
+                  it->second.cols() == streams,
+              "checkpoint has no carried state '" + name + "' of shape " +
+                  charlstm::shape_string(hidden, streams) +
+                  " for its unfinished sequence-mode epoch (written by another tool?)");
+      (part[0] == 'h' ? state.h : state.c)[static_cast<std::size_t>(l)] =
+          it->second.cast<float>();
+    }
+  }
+  return state;
+}
+
 int train(train_options o, const CLI::App& cmd) {
   charlstm::checkpoint_info resumed;
   std::unique_ptr<charlstm::model<float>> model;
+  double best_val = INFINITY;
+  long bad_epochs = 0;
   if (!o.resume.empty()) {
     model = std::make_unique<charlstm::model<float>>(
         charlstm::load_checkpoint<float>(o.resume, resumed));
@@ -375,6 +447,11 @@ int train(train_options o, const CLI::App& cmd) {
                   std::to_string(stored));
       value = stored;
     };
+    auto adopt_text = [&](const char* flag, const std::string& stored, std::string& value) {
+      require(cmd.count(flag) == 0 || value == stored,
+              std::string(flag) + " " + value + " differs from the checkpoint's " + stored);
+      value = stored;
+    };
     adopt_long("--maxlen", "maxlen", o.maxlen);
     adopt_long("--step", "step", o.step);
     adopt_long("--batch", "batch", o.batch);
@@ -382,6 +459,25 @@ int train(train_options o, const CLI::App& cmd) {
     o.hidden = static_cast<long>(model->hidden_size());
     require(cmd.count("--hidden") == 0 || hidden == o.hidden,
             "--hidden differs from the checkpoint's " + std::to_string(o.hidden));
+    long layers = o.layers;
+    o.layers = static_cast<long>(model->layers());
+    require(cmd.count("--layers") == 0 || layers == o.layers,
+            "--layers differs from the checkpoint's " + std::to_string(o.layers));
+    adopt_text("--optimizer", charlstm::optimizer_name(model->optimizer_type), o.optimizer);
+    // Checkpoints of version 1 were written by the book's trainer only: window mode.
+    const bool has_mode = resumed.metadata.count("mode") != 0;
+    adopt_text("--mode", has_mode ? meta_at(resumed, "mode") : "window", o.mode);
+    if (has_mode) {
+      adopt_long("--seq-len", "seq_len", o.seq_len);
+      if (cmd.count("--dropout") == 0) o.dropout = meta_double(resumed, "dropout");
+      if (cmd.count("--lr-decay") == 0) o.lr_decay = meta_double(resumed, "lr_decay");
+      if (cmd.count("--lr-decay-after") == 0) o.lr_decay_after = meta_long(resumed, "lr_decay_after");
+      if (cmd.count("--patience") == 0) o.patience = meta_long(resumed, "patience");
+      if (resumed.metadata.count("best_val")) best_val = meta_double(resumed, "best_val");
+      bad_epochs = meta_long(resumed, "bad_epochs");
+    } else {
+      o.lr_decay = 1;
+    }
     if (cmd.count("--lr") == 0) o.lr = meta_double(resumed, "lr");
     if (cmd.count("--val-fraction") == 0) o.val_fraction = meta_double(resumed, "val_fraction");
     if (cmd.count("--clip-norm") == 0) o.clip_norm = meta_double(resumed, "clip_norm");
@@ -389,10 +485,13 @@ int train(train_options o, const CLI::App& cmd) {
     o.seed = static_cast<unsigned long long>(meta_long(resumed, "seed"));
     if (cmd.count("--corpus") == 0) o.corpus = meta_at(resumed, "corpus");
     if (o.out.empty()) o.out = o.resume;
+  } else if (o.optimizer == "adam" && cmd.count("--lr") == 0) {
+    o.lr = 0.002;  // Adam's default here (PyTorch's is 0.001; char-rnn's 0.002)
   }
   require(!o.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
   require(!o.out.empty(), "train: give --out MODEL, the checkpoint to write");
   validate(o);
+  const bool sequence = o.mode == "sequence";
   const std::vector<double> temperatures = parse_temperatures(o.temperatures);
 
   const std::string path = resolve_corpus(o.corpus);
@@ -419,23 +518,39 @@ int train(train_options o, const CLI::App& cmd) {
               std::to_string(n_train) + " for training after --val-fraction " +
               format_general(o.val_fraction) + "), fewer than maxlen + 1 = " +
               std::to_string(o.maxlen + 1) + ": use a longer text or a smaller --maxlen");
-  const charlstm::window_set train_windows = charlstm::make_windows(train_ids, o.maxlen, o.step);
-  charlstm::window_set val_windows{val_ids.data(), static_cast<index>(val_ids.size()), o.maxlen,
-                                   o.step};
-  require(o.val_fraction == 0 || val_windows.size() > 0,
-          "the validation part (" + std::to_string(val_ids.size()) +
-              " characters) is shorter than maxlen + 1: " +
-              "raise --val-fraction, lower --maxlen, or pass --val-fraction 0");
+  charlstm::window_set train_windows, val_windows;
+  charlstm::stream_set train_streams, val_streams;
+  if (sequence) {
+    train_streams = charlstm::make_streams(train_ids, o.batch, o.seq_len);
+    require(o.val_fraction == 0 || val_ids.size() >= 2,
+            "the validation part (" + std::to_string(val_ids.size()) +
+                " characters) is too short: raise --val-fraction or pass --val-fraction 0");
+    if (o.val_fraction > 0) {
+      val_streams = charlstm::make_streams(
+          val_ids, std::min<index>(o.batch, static_cast<index>(val_ids.size()) - 1), o.seq_len);
+    }
+  } else {
+    train_windows = charlstm::make_windows(train_ids, o.maxlen, o.step);
+    val_windows = {val_ids.data(), static_cast<index>(val_ids.size()), o.maxlen, o.step};
+    require(o.val_fraction == 0 || val_windows.size() > 0,
+            "the validation part (" + std::to_string(val_ids.size()) +
+                " characters) is shorter than maxlen + 1: " +
+                "raise --val-fraction, lower --maxlen, or pass --val-fraction 0");
+  }
 
   if (!model) {
-    model = std::make_unique<charlstm::model<float>>(vocab.size(), o.hidden, o.seed);
+    model = std::make_unique<charlstm::model<float>>(vocab.size(), o.hidden, o.seed, o.layers);
+    model->optimizer_type =
+        o.optimizer == "adam" ? charlstm::optimizer_kind::adam : charlstm::optimizer_kind::rmsprop;
   }
-  model->optimizer.lr = o.lr;
+  model->dropout = o.dropout;
+  model->dropout_seed = o.seed;  // a loaded model does not know it: masks must match on resume
   charlstm::batch_trainer<float> trainer(*model, o.threads);
   trainer.clip_norm = o.clip_norm;
   std::mt19937_64 engine(o.seed);
   long first_epoch = 1;
   charlstm::epoch_range range;
+  charlstm::layer_states<float> carried;
   if (!o.resume.empty()) {
     std::istringstream rng(meta_at(resumed, "rng"));
     rng >> engine;
@@ -443,56 +558,81 @@ int train(train_options o, const CLI::App& cmd) {
     first_epoch = meta_long(resumed, "epoch") + 1;
     range.first_batch = meta_long(resumed, "epoch_batch");
     range.loss_so_far = meta_double(resumed, "epoch_loss");
+    if (sequence && range.first_batch > 0) {
+      carried = state_from(resumed, model->layers(), model->hidden_size(), o.batch);
+    }
   }
-  std::printf(
-      "corpus %s: %zu characters, %s%ld symbols; %ld training windows, %ld validation windows\n",
-      path.c_str(), text.size(),
-      vocab.kind == charlstm::token_kind::word
-          ? (std::to_string(ids.size()) + " word tokens, ").c_str()
-          : "",
-      static_cast<long>(vocab.size()), static_cast<long>(train_windows.size()),
-      static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
+  if (sequence) {
+    std::printf(
+        "corpus %s: %zu characters, %ld symbols; %ld streams of %ld characters in chunks of %ld "
+        "(%ld per epoch), %zu validation characters; %ld layer(s) of %ld, %s\n",
+        path.c_str(), text.size(), static_cast<long>(vocab.size()), o.batch,
+        static_cast<long>(train_streams.stream_length()), o.seq_len,
+        static_cast<long>(train_streams.batches()), o.val_fraction > 0 ? val_ids.size() : 0,
+        o.layers, o.hidden, o.optimizer.c_str());
+  } else {
+    std::printf(
+        "corpus %s: %zu characters, %s%ld symbols; %ld training windows, %ld validation windows\n",
+        path.c_str(), text.size(),
+        vocab.kind == charlstm::token_kind::word
+            ? (std::to_string(ids.size()) + " word tokens, ").c_str()
+            : "",
+        static_cast<long>(vocab.size()), static_cast<long>(train_windows.size()),
+        static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
+  }
   if (first_epoch > o.epochs) {
     std::printf(
         "the checkpoint has trained %ld epoch(s) already; pass --epochs above that to continue\n",
         first_epoch - 1);
     return 0;
   }
+  if (o.patience > 0 && bad_epochs >= o.patience) {
+    std::printf("the checkpoint stopped early (no better validation loss for %ld epochs)\n",
+                bad_epochs);
+    return 0;
+  }
 
   // metrics.csv and samples.jsonl beside the checkpoint, cut back to the checkpoint's step.
-  optional_metrics metrics(o.out, o.resume, model->steps, static_cast<double>(o.maxlen));
+  // In sequence mode a "sequence" of the progress is one predicted token.
+  optional_metrics metrics(o.out, o.resume, model->steps,
+                           sequence ? 1.0 : static_cast<double>(o.maxlen));
   const bool terminal = ::isatty(STDOUT_FILENO);
   std::signal(SIGINT, on_sigint);
   for (long epoch = first_epoch; epoch <= o.epochs; ++epoch) {
+    model->set_learning_rate(learning_rate_at(o, epoch));
     std::printf("Epoch %ld/%ld\n", epoch, o.epochs);
     const std::mt19937_64 engine_at_start = engine;
     progress_bar bar(terminal);
     charlstm::epoch_progress last;
-    last.batches_total = (train_windows.size() + o.batch - 1) / o.batch;
+    last.batches_total = sequence ? train_streams.batches()
+                                  : (train_windows.size() + o.batch - 1) / o.batch;
     last.batches_done = range.first_batch;
     const index first_batch = range.first_batch;
     const auto epochs_done = [&](const charlstm::epoch_progress& p) {
       return static_cast<double>(epoch - 1) +
              static_cast<double>(p.batches_done) / static_cast<double>(p.batches_total);
     };
-    metrics.begin_epoch(std::min(train_windows.size(), first_batch * o.batch), range.loss_so_far);
+    metrics.begin_epoch(sequence ? train_streams.targets_before(first_batch)
+                                 : std::min(train_windows.size(), first_batch * o.batch),
+                        range.loss_so_far);
     bool stopped = false, diverged = false;
-    const double loss = charlstm::train_epoch(
-        trainer, train_windows, o.batch, engine,
-        [&](const charlstm::epoch_progress& p) {
-          last = p;
-          bar.update(p, first_batch);
-          // Checked after every step, so that no non-finite value can reach a save.
-          diverged = !std::isfinite(p.mean_loss) || !model->params.all_finite() ||
-                     !model->rms_acc.all_finite();
-          stopped = diverged || interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
-          if (!stopped && model->steps % o.log_every == 0 && p.batches_done < p.batches_total) {
-            metrics.log(model->steps, epochs_done(p), p.sequences_done, p.mean_loss,
-                        model->optimizer.lr);
-          }
-          return !stopped;
-        },
-        range);
+    const auto on_batch = [&](const charlstm::epoch_progress& p) {
+      last = p;
+      bar.update(p, first_batch);
+      // Checked after every step, so that no non-finite value can reach a save.
+      diverged = !std::isfinite(p.mean_loss) || !model->params.all_finite() ||
+                 !model->rms_acc.all_finite() || !model->adam_m.all_finite() ||
+                 !model->adam_v.all_finite();
+      stopped = diverged || interrupted || (o.max_steps > 0 && model->steps >= o.max_steps);
+      if (!stopped && model->steps % o.log_every == 0 && p.batches_done < p.batches_total) {
+        metrics.log(model->steps, epochs_done(p), p.sequences_done, p.mean_loss,
+                    model->learning_rate());
+      }
+      return !stopped;
+    };
+    const double loss =
+        sequence ? charlstm::train_sequence_epoch(trainer, train_streams, carried, on_batch, range)
+                 : charlstm::train_epoch(trainer, train_windows, o.batch, engine, on_batch, range);
     metrics.pause();
     last.mean_loss = loss;
     bar.finish(last, first_batch);
@@ -512,12 +652,22 @@ int train(train_options o, const CLI::App& cmd) {
     std::printf("loss: %.4f (%.4f bits/char)", loss, loss / std::log(2.0));
     double val = std::numeric_limits<double>::quiet_NaN();
     if (o.val_fraction > 0) {
-      val = charlstm::evaluate(trainer, val_windows, o.batch);
+      val = sequence ? charlstm::evaluate_sequence(trainer, val_streams)
+                     : charlstm::evaluate(trainer, val_windows, o.batch);
       std::printf(" - val_loss: %.4f (%.4f bits/char)", val, val / std::log(2.0));
     }
-    std::printf("\n");
-    metrics.log(model->steps, epochs_done(last), last.sequences_done, loss, model->optimizer.lr,
-                val);
+    std::printf(" - lr: %.6g\n", model->learning_rate());
+    metrics.log(model->steps, epochs_done(last), last.sequences_done, loss,
+                model->learning_rate(), val);
+    const bool improved = !partial && o.val_fraction > 0 && val < best_val;
+    if (!partial && o.val_fraction > 0) {
+      if (improved) {
+        best_val = val;
+        bad_epochs = 0;
+      } else {
+        ++bad_epochs;
+      }
+    }
 
     std::mt19937_64 sampler(o.seed * 1000003ULL + static_cast<unsigned long long>(epoch));
     const auto start = static_cast<std::size_t>(
@@ -527,16 +677,22 @@ int train(train_options o, const CLI::App& cmd) {
         train_ids.begin() + static_cast<long>(start),
         train_ids.begin() + static_cast<long>(start) + o.maxlen);
     const std::u32string seed_text = charlstm::decode_text(vocab, seed_ids);
+    auto meta = training_metadata(o, partial ? epoch - 1 : epoch, partial ? last.batches_done : 0,
+                                  partial ? loss : 0.0, partial ? engine_at_start : engine,
+                                  seed_text);
+    if (std::isfinite(best_val)) meta["best_val"] = format_number(best_val, 17);
+    meta["bad_epochs"] = std::to_string(bad_epochs);
+    const charlstm::checkpoint_info info(
+        vocab, meta,
+        sequence && partial ? state_tensors(carried)
+                            : std::map<std::string, charlstm::matrix<double>>{});
     // A failed save (disk full, read-only directory...) leaves the previous file intact.  The
     // model is still in memory: before the last save, warn and retry at the next one.
     const bool last_save = stopped || interrupted || epoch == o.epochs;
     bool saved = false;
     try {
-      charlstm::save_checkpoint(
-          o.out, *model,
-          {vocab,
-           training_metadata(o, partial ? epoch - 1 : epoch, partial ? last.batches_done : 0,
-                             partial ? loss : 0.0, partial ? engine_at_start : engine, seed_text)});
+      charlstm::save_checkpoint(o.out, *model, info);
+      if (improved) charlstm::save_checkpoint(best_path(o.out), *model, info);
       saved = true;
     } catch (const charlstm::error& e) {
       if (last_save) {
@@ -559,8 +715,9 @@ int train(train_options o, const CLI::App& cmd) {
                   o.out.c_str(), epoch, static_cast<long>(last.batches_done),
                   static_cast<long>(last.batches_total), static_cast<long long>(model->steps));
     } else if (saved) {
-      std::printf("saved %s (epoch %ld, %lld steps in all)\n", o.out.c_str(), epoch,
-                  static_cast<long long>(model->steps));
+      std::printf("saved %s (epoch %ld, %lld steps in all)%s\n", o.out.c_str(), epoch,
+                  static_cast<long long>(model->steps),
+                  improved ? (", best validation so far: " + best_path(o.out)).c_str() : "");
     }
     if (interrupted) {
       std::fprintf(stderr,
@@ -577,13 +734,26 @@ int train(train_options o, const CLI::App& cmd) {
         std::u32string sample;
         charlstm::detokenizer pieces(vocab);
         for (charlstm::token_id id : seed_ids) pieces.piece(id);
-        charlstm::generate_window_ids(*model, seed_ids, o.sample_length,
-                                      charlstm::sampling_options{t}, sampler,
-                                      [&](charlstm::token_id id) {
-                                        const std::u32string piece = pieces.piece(id);
-                                        sample += piece;
-                                        std::fputs(charlstm::encode_utf8(piece).c_str(), stdout);
-                                      });
+        const auto emit = [&](charlstm::token_id id) {
+          const std::u32string piece = pieces.piece(id);
+          sample += piece;
+          std::fputs(charlstm::encode_utf8(piece).c_str(), stdout);
+        };
+        if (sequence) {
+          // Stateful, as the model was trained: the seed fed once, then one step per token.
+          charlstm::lstm_state<float> state = model->initial_state();
+          for (charlstm::token_id id : seed_ids) model->feed(state, id);
+          for (long k = 0; k < o.sample_length; ++k) {
+            const auto next = static_cast<charlstm::token_id>(
+                charlstm::sample(model->probabilities(state), charlstm::sampling_options{t},
+                                 sampler));
+            emit(next);
+            model->feed(state, next);
+          }
+        } else {
+          charlstm::generate_window_ids(*model, seed_ids, o.sample_length,
+                                        charlstm::sampling_options{t}, sampler, emit);
+        }
         std::printf("\n");
         metrics.sample({model->steps, epoch, t, charlstm::encode_utf8(seed_text),
                         charlstm::encode_utf8(sample)});
@@ -591,6 +761,11 @@ int train(train_options o, const CLI::App& cmd) {
     }
     std::fflush(stdout);
     if (stopped) break;
+    if (o.patience > 0 && bad_epochs >= o.patience) {
+      std::printf("early stopping: no better validation loss for %ld epochs (best %.4f in %s)\n",
+                  bad_epochs, best_val, best_path(o.out).c_str());
+      break;
+    }
   }
   return 0;
 }
@@ -728,9 +903,22 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
   const std::vector<charlstm::token_id> ids =
       charlstm::encode_text(info.vocab, text, drop_unknown, "corpus " + path);
+  charlstm::batch_trainer<float> trainer(model, threads);
+  const auto mode = info.metadata.find("mode");
+  if (mode != info.metadata.end() && mode->second == "sequence") {
+    // As validation in training: up to `batch` streams, the state carried, the loss at every step.
+    require(ids.size() >= 2, "the text is too short to evaluate (fewer than 2 characters)");
+    const charlstm::stream_set streams = charlstm::make_streams(
+        ids, std::min<index>(meta_long(info, "batch"), static_cast<index>(ids.size()) - 1),
+        meta_long(info, "seq_len"));
+    const double loss = charlstm::evaluate_sequence(trainer, streams);
+    std::printf("%s: %ld characters predicted (sequence mode), loss %.4f nats/char, %.4f bits/char\n",
+                path.c_str(), static_cast<long>(streams.targets_before(streams.batches())), loss,
+                loss / std::log(2.0));
+    return 0;
+  }
   const charlstm::window_set windows =
       charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
-  charlstm::batch_trainer<float> trainer(model, threads);
   const double loss = charlstm::evaluate(trainer, windows, meta_long(info, "batch"));
   const char* unit = info.vocab.kind == charlstm::token_kind::word ? "word" : "char";
   std::printf("%s: %ld windows, loss %.4f nats/%s, %.4f bits/%s\n", path.c_str(),
@@ -801,7 +989,8 @@ int report(const std::string& model_path, std::string out) {
   std::map<std::string, std::string> rest = info.metadata;
   in.hyperparameters.emplace_back("parameters", std::to_string(model.params.size()));
   for (const char* key :
-       {"corpus", "hidden_size", "vocab_size", "maxlen", "step", "batch", "lr", "clip_norm",
+       {"corpus", "mode", "layers", "hidden_size", "vocab_size", "optimizer", "seq_len", "maxlen",
+        "step", "batch", "lr", "lr_decay", "dropout", "clip_norm",
         "val_fraction", "lowercase", "seed", "epoch", "optimizer_steps"}) {
     const auto it = rest.find(key);
     if (it == rest.end()) continue;
@@ -831,19 +1020,43 @@ int main(int argc, char** argv) {
 
   train_options t;
   CLI::App* train_cmd = app.add_subcommand(
-      "train", "train a model (the book's defaults), writing a checkpoint after every epoch");
+      "train", "train a model (sequence mode; --mode window is the book's), writing a checkpoint after every epoch");
   train_cmd
       ->add_option("--corpus", t.corpus, "text file, or nietzsche | tinyshakespeare | moes_tavern")
       ->capture_default_str();
   train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
   train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();
   train_cmd->add_option("--max-steps", t.max_steps, "stop after this many optimizer steps in all");
-  train_cmd->add_option("--maxlen", t.maxlen, "window length")->capture_default_str();
+  train_cmd
+      ->add_option("--maxlen", t.maxlen, "window length (window mode; the samples' seed length)")
+      ->capture_default_str();
   train_cmd->add_option("--step", t.step, "characters between window starts")
       ->capture_default_str();
   train_cmd->add_option("--hidden", t.hidden, "LSTM units")->capture_default_str();
-  train_cmd->add_option("--batch", t.batch, "windows per batch")->capture_default_str();
-  train_cmd->add_option("--lr", t.lr, "RMSprop learning rate")->capture_default_str();
+  train_cmd->add_option("--batch", t.batch, "windows per batch, or streams in sequence mode")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--mode", t.mode,
+                   "sequence: streams with carried state, loss at every step; window: the book's")
+      ->capture_default_str();
+  train_cmd->add_option("--seq-len", t.seq_len, "steps per update in sequence mode")
+      ->capture_default_str();
+  train_cmd->add_option("--layers", t.layers, "stacked LSTM layers")->capture_default_str();
+  train_cmd
+      ->add_option("--dropout", t.dropout, "dropout between stacked layers (training only)")
+      ->capture_default_str();
+  train_cmd->add_option("--optimizer", t.optimizer, "rmsprop | adam")->capture_default_str();
+  train_cmd->add_option("--lr", t.lr, "learning rate (default 0.01 for rmsprop, 0.002 for adam)");
+  train_cmd
+      ->add_option("--lr-decay", t.lr_decay,
+                   "multiply the learning rate by this every epoch after --lr-decay-after (1: off)")
+      ->capture_default_str();
+  train_cmd->add_option("--lr-decay-after", t.lr_decay_after, "epochs at the full learning rate")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--patience", t.patience,
+                   "stop after this many epochs without a better validation loss (0: off)")
+      ->capture_default_str();
   train_cmd->add_flag("--lowercase,!--no-lowercase", t.lowercase,
                       "lowercase the corpus (default on, as the book)");
   train_cmd

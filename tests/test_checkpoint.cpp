@@ -160,7 +160,7 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
              Catch::Contains("expected [20, " + V + "]"));
   CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"hidden_size\":\"6\"",
                                                          "\"hidden_size\":\"16000\""))),
-             Catch::Contains("hidden_size 16000 need") &&
+             Catch::Contains("hidden_size 16000 and 1 layer(s) need") &&
                  Catch::Contains("bytes of tensors, the file has"));
   CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"vocab_size\":\"" + V + "\"",
                                                          "\"vocab_size\":\"99\""))),
@@ -171,9 +171,19 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
   CHECK_THAT(parse_error(with_header(
                  bytes, replace_once(header, "\"format\":\"charlstm\"", "\"format\":\"other\""))),
              Catch::Contains("format is 'other'"));
-  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format_version\":\"1\"",
-                                                         "\"format_version\":\"2\""))),
-             Catch::Contains("format version 2"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"format_version\":\"2\"",
+                                                         "\"format_version\":\"3\""))),
+             Catch::Contains("format version 3 is not 1 or 2") &&
+                 Catch::Contains("written by a newer charlstm"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"layers\":\"1\"",
+                                                         "\"layers\":\"17\""))),
+             Catch::Contains("layers 17 outside [1, 16]"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"optimizer\":\"rmsprop\"",
+                                                         "\"optimizer\":\"sgd\""))),
+             Catch::Contains("optimizer 'sgd' is not rmsprop or adam"));
+  CHECK_THAT(parse_error(with_header(bytes, replace_once(header, "\"optimizer\":\"rmsprop\"",
+                                                         "\"optimizer\":\"adam\""))),
+             Catch::Contains("need"));
   CHECK_THAT(parse_error(with_header(
                  bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[4,"))),
              Catch::Contains("spans 4.."));
@@ -235,4 +245,58 @@ TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary 
       Catch::Contains("does the directory exist"));
   std::remove(path.c_str());
   CHECK(::rmdir(dir.c_str()) == 0);  // empty: no temporary file was left behind
+}
+
+TEST_CASE("Stacked layers, Adam's state and a carried state round-trip exactly", "[checkpoint]") {
+  charlstm::vocabulary vocab{U"abcdefgh"};
+  charlstm::model<float> m(vocab.size(), 5, 9, 3);
+  m.optimizer_type = charlstm::optimizer_kind::adam;
+  for (auto* buffer : {&m.adam_m, &m.adam_v}) {
+    for (auto& t : buffer->tensors()) {
+      for (long k = 0; k < t.rows * t.cols; ++k) t.data[k] = 0.01f * static_cast<float>(k % 7 + 1);
+    }
+  }
+  m.steps = 17;
+  charlstm::matrix<double> h(5, 4);
+  for (long k = 0; k < h.size(); ++k) h.data()[k] = 0.25 * static_cast<double>(k) - 2;
+  const charlstm::checkpoint_info info(vocab, {{"mode", "sequence"}},
+                                       {{"state.h.l0", h}, {"state.c.l2", -h}});
+  const std::string bytes = charlstm::checkpoint_bytes(m, info);
+  charlstm::checkpoint_info back;
+  auto loaded = charlstm::parse_checkpoint<float>(bytes, back, "m");
+  CHECK(loaded.layers() == 3);
+  CHECK(loaded.optimizer_type == charlstm::optimizer_kind::adam);
+  CHECK(loaded.params.data == m.params.data);
+  CHECK(loaded.adam_m.data == m.adam_m.data);
+  CHECK(loaded.adam_v.data == m.adam_v.data);
+  CHECK(loaded.steps == 17);
+  REQUIRE(back.state_tensors.size() == 2);
+  CHECK(back.state_tensors.at("state.h.l0") == h);
+  CHECK(back.state_tensors.at("state.c.l2") == -h);
+  CHECK(charlstm::checkpoint_bytes(loaded, back) == bytes);
+  // A state tensor whose name does not start with "state." is refused on save.
+  CHECK_THROWS_WITH(charlstm::checkpoint_bytes(m, {vocab, {}, {{"carried", h}}}),
+                    Catch::Contains("named \"state.*\""));
+}
+
+TEST_CASE("A version-1 checkpoint (one layer, RMSprop) still loads", "[checkpoint]") {
+  // Written by charlstm before stacked layers and Adam (the checkpoint fuzzer's seed).
+  const std::string path = std::string(CHARLSTM_FIXTURE_DIR) +
+                           "/../fuzz/corpus/fuzz_checkpoint/small.safetensors";
+  const std::string bytes = charlstm::read_file_bytes(path);
+  REQUIRE(bytes.find("\"format_version\":\"1\"") != std::string::npos);
+  REQUIRE(bytes.find("\"layers\"") == std::string::npos);
+  charlstm::checkpoint_info info;
+  const auto m = charlstm::parse_checkpoint<float>(bytes, info, path);
+  CHECK(m.layers() == 1);
+  CHECK(m.optimizer_type == charlstm::optimizer_kind::rmsprop);
+  CHECK(m.params.all_finite());
+  CHECK(info.state_tensors.empty());
+  // It saves as version 2 and reloads to the same model.
+  charlstm::model<float> copy = m;
+  charlstm::checkpoint_info again;
+  const auto reloaded = charlstm::parse_checkpoint<float>(charlstm::checkpoint_bytes(copy, info),
+                                                          again, "copy");
+  CHECK(reloaded.params.data == m.params.data);
+  CHECK(reloaded.rms_acc.data == m.rms_acc.data);
 }

@@ -108,6 +108,62 @@ TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
   CHECK(a.metadata.at("rng") == b.metadata.at("rng"));
 }
 
+TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the best checkpoint",
+          "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  // The book's recipe, exactly as before sequence mode existed.
+  const auto window = run_cli("train " + small_flags(dir) + " --mode window --epochs 1 --out " +
+                              quote(dir / "w.safetensors"));
+  INFO(window.out << window.err);
+  REQUIRE(window.exit_code == 0);
+  CHECK_THAT(window.out, Catch::Contains("training windows"));
+  const auto n_train = static_cast<long>(static_cast<double>(small_corpus().size()) * 0.9);
+  const long windows = (n_train - 20 + 2) / 3, stream_length = (n_train - 1) / 32;
+  charlstm::checkpoint_info w_info;
+  CHECK(load(dir / "w.safetensors", w_info).steps == (windows + 31) / 32);
+  CHECK(w_info.metadata.at("mode") == "window");
+
+  const std::string deep = "train " + small_flags(dir) +
+                           " --layers 2 --dropout 0.1 --optimizer adam --seq-len 25"
+                           " --lr-decay 0.5 --lr-decay-after 1 --patience 1 --epochs 6 --out " +
+                           quote(dir / "d.safetensors");
+  const auto r = run_cli(deep);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("32 streams of " + std::to_string(stream_length) +
+                                    " characters in chunks of 25 (" +
+                                    std::to_string((stream_length + 24) / 25) + " per epoch)") &&
+                        Catch::Contains("2 layer(s) of 16, adam"));
+  // lr 0.002 (Adam's default here) for epochs 1 and 2, then halved every epoch.
+  CHECK_THAT(r.out, Catch::Contains("lr: 0.002\n") && Catch::Contains("lr: 0.001\n"));
+  charlstm::checkpoint_info info, best_info;
+  const auto m = load(dir / "d.safetensors", info);
+  const auto best = load(dir / "d.best.safetensors", best_info);
+  CHECK(m.layers() == 2);
+  CHECK(m.optimizer_type == charlstm::optimizer_kind::adam);
+  CHECK(info.metadata.at("mode") == "sequence");
+  CHECK(info.metadata.at("seq_len") == "25");
+  CHECK(best.steps <= m.steps);
+  CHECK(std::stod(best_info.metadata.at("best_val")) == std::stod(info.metadata.at("best_val")));
+  // Generation works both ways from a stacked model.
+  for (const char* mode : {"--stateful", "--window"}) {
+    const auto g = run_cli(std::string("generate --length 40 --seed 3 ") + mode + " --model " +
+                           quote(dir / "d.best.safetensors"));
+    INFO(g.err);
+    CHECK(g.exit_code == 0);
+    CHECK(g.out.size() > 40);
+  }
+  const auto eval = run_cli("eval --model " + quote(dir / "d.safetensors") + " --corpus " +
+                            quote(dir / "corpus.txt"));
+  CHECK(eval.exit_code == 0);
+  CHECK_THAT(eval.out, Catch::Contains("(sequence mode)"));
+  // A flag that contradicts the checkpoint is refused on resume.
+  const auto bad = run_cli("train --resume " + quote(dir / "d.safetensors") + " --optimizer rmsprop");
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("--optimizer rmsprop differs from the checkpoint's adam"));
+}
+
 TEST_CASE("A prime with unknown characters is an error that lists them", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());
@@ -135,7 +191,17 @@ TEST_CASE("Bad flags and files are clear errors with a non-zero exit", "[cli]") 
   const std::pair<std::string, std::string> cases[] = {
       {train + "--step 0", "--step must be at least 1"},
       {train + "--maxlen 0", "--maxlen must be in [1, 100000]"},
+      {train + "--mode window --maxlen 5000", "fewer than maxlen + 1"},
       {train + "--maxlen 5000", "fewer than maxlen + 1"},
+      {train + "--mode words", "--mode must be sequence or window"},
+      {train + "--optimizer sgd", "--optimizer must be rmsprop or adam"},
+      {train + "--seq-len 0", "--seq-len must be in [1, 100000]"},
+      {train + "--layers 0", "--layers must be in [1, 16]"},
+      {train + "--dropout 0.5", "--dropout acts between stacked layers"},
+      {train + "--layers 2 --dropout 1", "--dropout must be in [0, 1)"},
+      {train + "--lr-decay 0", "--lr-decay must be in (0, 1]"},
+      {train + "--patience -1", "--patience must be >= 0"},
+      {train + "--batch 5000", "too few for 5000 streams"},
       {train + "--val-fraction 1", "--val-fraction must be in [0, 1)"},
       {train + "--val-fraction nan", "--val-fraction must be in [0, 1)"},
       {train + "--lr -1", "--lr must be a positive finite number"},

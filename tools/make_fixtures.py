@@ -14,7 +14,8 @@ byte for byte.  Format (read by tests/support/check.hpp):
     end
 Layouts are PyTorch's: w_x (4H, V) = weight_ih_l0, w_h (4H, H) = weight_hh_l0, b (4H) = bias_ih_l0
 (bias_hh_l0 is frozen at zero, so the model has one bias as charlstm does), dense_w (V, H),
-dense_b (V), gate order i, f, g, o.  Batch tensors are (B, H) or (B, V); ids and targets (T, B)
+dense_b (V), gate order i, f, g, o.  Stacked fixtures (lstm_stacked*.txt) name layer k's tensors
+w_x_l<k> (4H, V or H), w_h_l<k>, b_l<k>, and its states h0_l<k> (B, H) and so on.  Batch tensors are (B, H) or (B, V); ids and targets (T, B)
 and (B).  The dataset statistics are facts about ../shared/data, which is never copied here.
 """
 import argparse
@@ -130,6 +131,112 @@ def lstm_fixture(path, V, H, B, T, zero_state, seed):
     print(f"  loss {loss.item():.6f} (ln V = {math.log(V):.6f}), after 3 RMSprop steps {losses[-1]:.6f}")
 
 
+class StackedModel(torch.nn.Module):
+    """nn.LSTM(V, H, num_layers=L) with one bias per layer (bias_hh frozen at zero), nn.Linear."""
+
+    def __init__(self, V, H, L):
+        super().__init__()
+        self.L = L
+        self.lstm = torch.nn.LSTM(V, H, num_layers=L)
+        for k in range(L):
+            bias_hh = getattr(self.lstm, f"bias_hh_l{k}")
+            bias_hh.requires_grad_(False)
+            with torch.no_grad():
+                bias_hh.zero_()
+        self.dense = torch.nn.Linear(H, V)
+
+    def layer_params(self, k):
+        return [getattr(self.lstm, f"weight_ih_l{k}"), getattr(self.lstm, f"weight_hh_l{k}"),
+                getattr(self.lstm, f"bias_ih_l{k}")]
+
+    def trainable(self):
+        out = []
+        for k in range(self.L):
+            out += self.layer_params(k)
+        return out + [self.dense.weight, self.dense.bias]
+
+    def names(self):
+        out = []
+        for k in range(self.L):
+            out += [f"w_x_l{k}", f"w_h_l{k}", f"b_l{k}"]
+        return out + ["dense_w", "dense_b"]
+
+
+def stacked_fixture(path, V, H, L, B, T, zero_state, adam_sequence, seed):
+    """Stacked layers, window and sequence losses, and three Adam steps (PyTorch defaults for
+    betas and eps, lr 0.01) on the sequence loss if adam_sequence, else on the window loss."""
+    torch.manual_seed(seed)
+    model = StackedModel(V, H, L)
+    with torch.no_grad():
+        for p in model.trainable():
+            p.uniform_(-0.5, 0.5)
+    ids = torch.randint(0, V, (T, B))
+    targets = torch.randint(0, V, (B,))
+    seq_targets = torch.randint(0, V, (T, B))
+    if zero_state:
+        h0, c0 = torch.zeros(L, B, H), torch.zeros(L, B, H)
+    else:
+        h0, c0 = torch.empty(L, B, H).uniform_(-0.5, 0.5), torch.empty(L, B, H).uniform_(-0.5, 0.5)
+    h0.requires_grad_(True)
+    c0.requires_grad_(True)
+    onehot = torch.nn.functional.one_hot(ids, V).to(torch.float64)
+    names = model.names()
+    params = model.trainable()
+    weights = [(n, p.detach().clone()) for n, p in zip(names, params)]
+
+    out, (hT, cT) = model.lstm(onehot, (h0, c0))
+    logits = model.dense(hT[-1])
+    loss = torch.nn.functional.cross_entropy(logits, targets)
+    grads = torch.autograd.grad(loss, params + [h0, c0], retain_graph=True)
+    seq_logits = model.dense(out)
+    seq_loss = torch.nn.functional.cross_entropy(seq_logits.reshape(T * B, V), seq_targets.reshape(-1))
+    seq_grads = torch.autograd.grad(seq_loss, params + [h0, c0])
+
+    def step_loss():
+        out_s, (hT_s, _) = model.lstm(onehot, (h0.detach(), c0.detach()))
+        if adam_sequence:
+            return torch.nn.functional.cross_entropy(model.dense(out_s).reshape(T * B, V),
+                                                     seq_targets.reshape(-1))
+        return torch.nn.functional.cross_entropy(model.dense(hT_s[-1]), targets)
+
+    optimizer = torch.optim.Adam(params, lr=0.01)
+    losses = []
+    for step in range(4):
+        optimizer.zero_grad()
+        value = step_loss()
+        losses.append(value.item())
+        if step < 3:
+            value.backward()
+            optimizer.step()
+
+    n = len(names)
+    tensors = [("V", torch.tensor(V)), ("H", torch.tensor(H)), ("L", torch.tensor(L)),
+               ("B", torch.tensor(B)), ("T", torch.tensor(T))]
+    tensors += weights
+    tensors += [("ids", ids), ("targets", targets), ("seq_targets", seq_targets)]
+    tensors += [(f"h0_l{k}", h0[k].detach()) for k in range(L)]
+    tensors += [(f"c0_l{k}", c0[k].detach()) for k in range(L)]
+    tensors += [("logits", logits.detach()), ("loss", loss.detach())]
+    tensors += [("grad_" + name, g) for name, g in zip(names, grads[:n])]
+    tensors += [(f"d_h0_l{k}", grads[n][k]) for k in range(L)]
+    tensors += [(f"d_c0_l{k}", grads[n + 1][k]) for k in range(L)]
+    tensors += [("seq_loss", seq_loss.detach())]
+    tensors += [("seq_grad_" + name, g) for name, g in zip(names, seq_grads[:n])]
+    tensors += [(f"seq_d_h0_l{k}", seq_grads[n][k]) for k in range(L)]
+    tensors += [(f"seq_d_c0_l{k}", seq_grads[n + 1][k]) for k in range(L)]
+    tensors += [(f"h_T_l{k}", hT[k].detach()) for k in range(L)]
+    tensors += [(f"c_T_l{k}", cT[k].detach()) for k in range(L)]
+    tensors += [("adam_sequence", torch.tensor(1 if adam_sequence else 0))]
+    tensors += [("adam_losses", torch.tensor(losses, dtype=torch.float64))]
+    tensors += [(name + "_after", p.detach()) for name, p in zip(names, params)]
+    comment = [f"PyTorch {torch.__version__}, float64, seed {seed}: V={V} H={H} L={L} B={B} T={T}",
+               "nn.LSTM(num_layers=L), dropout 0; window loss: cross-entropy of dense(h_T) of the top layer;",
+               "seq loss: mean over all T*B steps; Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-8) on the "
+               + ("seq" if adam_sequence else "window") + " loss: adam_losses[k] is the loss after k steps"]
+    write_fixture(path, comment, tensors)
+    print(f"  loss {loss.item():.6f}, seq loss {seq_loss.item():.6f}, after 3 Adam steps {losses[-1]:.6f}")
+
+
 def lowercase_fixture(path, data_dir):
     tensors = []
     for stem in ["nietzsche", "moes_tavern_lines", "tinyshakespeare"]:
@@ -165,6 +272,10 @@ def main():
     lstm_fixture(os.path.join(args.out, "lstm_small.txt"), V=7, H=5, B=3, T=4, zero_state=False, seed=1234)
     lstm_fixture(os.path.join(args.out, "lstm_book_shape.txt"), V=57, H=32, B=4, T=10, zero_state=True, seed=4321)
     lowercase_fixture(os.path.join(args.out, "lowercase_vocab.txt"), args.data_dir)
+    stacked_fixture(os.path.join(args.out, "lstm_stacked2.txt"), V=7, H=5, L=2, B=3, T=4,
+                    zero_state=False, adam_sequence=True, seed=2024)
+    stacked_fixture(os.path.join(args.out, "lstm_stacked3.txt"), V=6, H=4, L=3, B=2, T=5,
+                    zero_state=True, adam_sequence=False, seed=3035)
 
 
 if __name__ == "__main__":

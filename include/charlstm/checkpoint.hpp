@@ -23,6 +23,7 @@
 #include <map>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "corpus.hpp"
@@ -32,13 +33,24 @@
 namespace charlstm {
 
 inline constexpr const char* checkpoint_format = "charlstm";
-inline constexpr int checkpoint_version = 1;
+// Version 2 added stacked layers ("layers", tensors "lstm.l<l>.*"), the optimizer kind
+// ("optimizer", Adam's "adam.m.*" and "adam.v.*") and training-state tensors ("state.*").
+// Version 1 files (one layer, RMSprop) still load.
+inline constexpr int checkpoint_version = 2;
 
-// What a checkpoint holds besides the tensors: the vocabulary and string metadata that the
-// caller owns (hyperparameters, counters, RNG state, a sample window...).
+// What a checkpoint holds besides the model: the vocabulary, string metadata that the caller
+// owns (hyperparameters, counters, RNG state, a sample window...) and any training-state
+// tensors the caller owns, such as sequence mode's carried (h, c), stored under their names,
+// which must start with "state.".
 struct checkpoint_info {
   vocabulary vocab;
   std::map<std::string, std::string> metadata;
+  std::map<std::string, matrix<double>> state_tensors;
+
+  checkpoint_info() = default;
+  checkpoint_info(vocabulary v, std::map<std::string, std::string> meta,
+                  std::map<std::string, matrix<double>> state = {})
+      : vocab(std::move(v)), metadata(std::move(meta)), state_tensors(std::move(state)) {}
 };
 
 namespace checkpoint_detail {
@@ -57,14 +69,12 @@ inline bool little_endian() {
   return first == 1;
 }
 
-// Every tensor of a model: the parameters, then RMSprop's state under "rmsprop.".
+// Every tensor of a model: the parameters, then the optimizer's state ("rmsprop." or "adam.m.",
+// "adam.v." + the parameter's name).
 template <class S>
 std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m) {
   auto views = m.params.tensors();
-  for (auto v : m.rms_acc.tensors()) {
-    v.name = "rmsprop." + v.name;
-    views.push_back(v);
-  }
+  for (auto v : m.optimizer_tensors()) views.push_back(v);
   return views;
 }
 
@@ -176,6 +186,8 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   }
   meta["vocab_size"] = std::to_string(m.vocab_size());
   meta["hidden_size"] = std::to_string(m.hidden_size());
+  meta["layers"] = std::to_string(m.layers());
+  meta["optimizer"] = optimizer_name(m.optimizer_type);
   meta["optimizer_steps"] = std::to_string(m.steps);
 
   std::string header = "{\"__metadata__\":{";
@@ -186,7 +198,17 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   }
   header += "}";
   std::string data;
-  for (const auto& t : checkpoint_detail::all_tensors(m)) {
+  auto views = checkpoint_detail::all_tensors(m);
+  std::vector<matrix<S>> state_copies;
+  state_copies.reserve(info.state_tensors.size());
+  for (const auto& kv : info.state_tensors) {
+    require(kv.first.compare(0, 6, "state.") == 0 && kv.second.size() > 0,
+            "save_checkpoint: state tensor '" + kv.first +
+                "' must be non-empty and named \"state.*\"");
+    state_copies.push_back(kv.second.template cast<S>());
+    views.push_back({kv.first, state_copies.back().data(), kv.second.rows(), kv.second.cols()});
+  }
+  for (const auto& t : views) {
     // Row-major (C order) as safetensors and PyTorch expect: our storage is column-major.
     const matrix<S> row_major_as_cols =
         Eigen::Map<const matrix<S>>(t.data, t.rows, t.cols).transpose();
@@ -195,7 +217,8 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
                 static_cast<std::size_t>(row_major_as_cols.size()) * sizeof(S));
     header += "," + json_quote(t.name) + ":{\"dtype\":\"" + checkpoint_detail::dtype_name<S>() +
               "\",\"shape\":" +
-              (t.cols == 1 ? "[" + std::to_string(t.rows) + "]"
+              (t.cols == 1 && t.name.compare(0, 6, "state.") != 0
+                   ? "[" + std::to_string(t.rows) + "]"
                            : "[" + std::to_string(t.rows) + "," + std::to_string(t.cols) + "]") +
               ",\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) +
               "]}";
@@ -258,9 +281,10 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
   };
   if (meta_value("format") != checkpoint_format)
     fail("metadata format is '" + meta_value("format") + "', not 'charlstm'");
-  if (meta_value("format_version") != std::to_string(checkpoint_version)) {
-    fail("format version " + meta_value("format_version") + " is not " +
-         std::to_string(checkpoint_version) + ": written by another charlstm version");
+  const std::string& version = meta_value("format_version");
+  if (version != "1" && version != std::to_string(checkpoint_version)) {
+    fail("format version " + version + " is not 1 or " + std::to_string(checkpoint_version) +
+         ": written by a newer charlstm, upgrade to read it");
   }
   auto meta_count = [&](const std::string& key) {
     json_value v;
@@ -278,6 +302,18 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
   const auto tokens = info.metadata.find("tokens");
   const std::string kind = tokens == info.metadata.end() ? "char" : tokens->second;
   if (kind != "char" && kind != "word") fail("metadata tokens is '" + kind + "', not char or word");
+  // Version 1 has neither: one layer, RMSprop.
+  const std::int64_t L = info.metadata.count("layers") ? meta_count("layers") : 1;
+  if (L < 1 || L > 16) fail("layers " + std::to_string(L) + " outside [1, 16]");
+  optimizer_kind opt_kind = optimizer_kind::rmsprop;
+  if (info.metadata.count("optimizer")) {
+    const std::string& name = meta_value("optimizer");
+    if (name == "adam") {
+      opt_kind = optimizer_kind::adam;
+    } else if (name != "rmsprop") {
+      fail("optimizer '" + name + "' is not rmsprop or adam");
+    }
+  }
   try {
     const std::u32string symbols = decode_utf8(meta_value("vocabulary"), "vocabulary");
     info.vocab =
@@ -294,15 +330,44 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
 
   // The tensors' bytes must be in the file before a model of this size is allocated: a header
   // that claims a huge model cannot make the loader allocate what the file does not hold.
-  const std::int64_t scalars = 4 * H * V + 4 * H * H + 4 * H + V * H + V;
-  const auto needed = static_cast<std::uint64_t>(2 * scalars) * sizeof(S);
+  const std::int64_t scalars = parameters<S>::count(V, H, L);
+  const std::int64_t copies = opt_kind == optimizer_kind::adam ? 3 : 2;
+  const auto needed = static_cast<std::uint64_t>(copies * scalars) * sizeof(S);
   if (needed > data_size) {
-    fail("vocab_size " + std::to_string(V) + " and hidden_size " + std::to_string(H) + " need " +
-         std::to_string(needed) + " bytes of tensors, the file has " + std::to_string(data_size));
+    fail("vocab_size " + std::to_string(V) + ", hidden_size " + std::to_string(H) + " and " +
+         std::to_string(L) + " layer(s) need " + std::to_string(needed) +
+         " bytes of tensors, the file has " + std::to_string(data_size));
   }
-  model<S> m(V, H, 0);
+  model<S> m(V, H, 0, L);
+  m.optimizer_type = opt_kind;
   m.steps = meta_count("optimizer_steps");
   auto tensors = checkpoint_detail::all_tensors(m);
+  // Training-state tensors: 2-d, sized by their header entry (checked against the file below).
+  std::vector<matrix<S>> state_values;
+  std::vector<std::string> state_names;
+  for (const auto& member : header.members) {
+    if (member.first.compare(0, 6, "state.") != 0) continue;
+    const json_value* shape = member.second.find("shape");
+    if (member.second.type != json_value::kind::object || !shape ||
+        shape->type != json_value::kind::array || shape->items.size() != 2)
+      fail("state tensor '" + member.first + "' has no 2-d shape");
+    std::int64_t rows = 0, cols = 0;
+    try {
+      rows = shape->items[0].as_count("state tensor shape");
+      cols = shape->items[1].as_count("state tensor shape");
+    } catch (const error& e) {
+      fail(e.what());
+    }
+    if (rows < 1 || cols < 1 ||
+        static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) > data_size / sizeof(S))
+      fail("state tensor '" + member.first + "' is larger than the file");
+    state_values.emplace_back(rows, cols);
+    state_names.push_back(member.first);
+  }
+  for (std::size_t k = 0; k < state_values.size(); ++k) {
+    tensors.push_back({state_names[k], state_values[k].data(), state_values[k].rows(),
+                       state_values[k].cols()});
+  }
   std::size_t seen = 0;
   for (const auto& member : header.members) {
     if (member.first == "__metadata__") continue;
@@ -335,8 +400,10 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
         fail(e.what());
       }
     }
+    const bool is_state = t.name.compare(0, 6, "state.") == 0;
     const std::vector<std::int64_t> expected_dims =
-        t.cols == 1 ? std::vector<std::int64_t>{t.rows} : std::vector<std::int64_t>{t.rows, t.cols};
+        t.cols == 1 && !is_state ? std::vector<std::int64_t>{t.rows}
+                                 : std::vector<std::int64_t>{t.rows, t.cols};
     if (dims != expected_dims) {
       auto text = [](const std::vector<std::int64_t>& v) {
         std::string s = "[";
@@ -375,6 +442,10 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
     Eigen::Map<matrix<S>>(t.data, t.rows, t.cols) = row_major_as_cols.transpose();
     if (!Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).allFinite())
       fail(where + " holds NaN or infinite values");
+  }
+  info.state_tensors.clear();
+  for (std::size_t k = 0; k < state_values.size(); ++k) {
+    info.state_tensors[state_names[k]] = state_values[k].template cast<double>();
   }
   return m;
 }

@@ -330,4 +330,36 @@ void lstm_step_batch(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& ta
   lstm_cell_forward(H, B, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
 
+// The same step for a dense input x (V): a layer above the first in a stack, fed the layer
+// below's h.  `x` must not alias `h`.
+template <class S>
+void lstm_step_dense(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& tanh_c,
+                     const lstm_weights<S>& w, const_vector_ref<S> x) {
+  const index H = w.hidden_size();
+  require_shape(x, w.input_size(), 1, "lstm_step_dense input");
+  gates.resize(4 * H);
+  tanh_c.resize(H);
+  gates.noalias() = w.w_x * x;
+  gates += w.b;
+  gates.noalias() += w.w_h * h;
+  lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
+}
+
+// The batch step for a dense input x (V, B), as lstm_step_dense for B streams: a layer above
+// the first in a stack.  `x` must not alias `h`.
+template <class S>
+void lstm_step_batch_dense(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& tanh_c,
+                           const lstm_weights<S>& w, const matrix<S>& x) {
+  const index H = w.hidden_size(), B = h.cols();
+  require_shape(h, H, B, "lstm_step_batch_dense h");
+  require_shape(c, H, B, "lstm_step_batch_dense c");
+  require_shape(x, w.input_size(), B, "lstm_step_batch_dense input");
+  gates.resize(4 * H, B);
+  tanh_c.resize(H, B);
+  gates.noalias() = w.w_x * x;
+  gates.colwise() += w.b;
+  gates.noalias() += w.w_h * h;
+  lstm_cell_forward(H, B, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
+}
+
 }  // namespace charlstm

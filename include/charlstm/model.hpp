@@ -1,7 +1,11 @@
-// charlstm/model.hpp: the book's model, LSTM(H) -> Dense(V) -> softmax, trained with categorical
-// cross-entropy and RMSprop.  One train_step is forward, loss, BPTT and one optimizer update on a
-// batch of windows; predict gives the next-character distribution of a window; the stateful
-// interface feeds one token at a time carrying (h, c).
+// charlstm/model.hpp: the model, N stacked LSTM(H) layers -> Dense(V) -> softmax, trained with
+// categorical cross-entropy and RMSprop or Adam.  With one layer it is the book's model.  One
+// forward_backward is forward, loss, BPTT on a batch in one of two modes:
+//  - window (the book): B windows of T tokens from a zero state, the loss on the last step only;
+//  - sequence: B streams of T tokens from a carried state, the loss at every step.
+// Dropout (inverted, training only) acts between stacked layers, as PyTorch's nn.LSTM(dropout).
+// predict gives the next-token distribution of a window; the stateful interface feeds one token
+// at a time carrying (h, c) of every layer.
 // Not the training loop (trainer.hpp), not text generation (generate.hpp).
 #pragma once
 
@@ -12,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "adam.hpp"
 #include "dense.hpp"
 #include "loss.hpp"
 #include "lstm.hpp"
@@ -20,28 +25,48 @@
 
 namespace charlstm {
 
+// Which update rule a model trains with.
+enum class optimizer_kind { rmsprop, adam };
+
+inline const char* optimizer_name(optimizer_kind k) {
+  return k == optimizer_kind::adam ? "adam" : "rmsprop";
+}
+
 // All parameters of the model in one aligned buffer, with named views.  The same type holds the
-// gradients and RMSprop's state, so the optimizer, zeroing and checkpoints are one loop over
-// `data`.  Copies re-bind the views to their own buffer.
+// gradients and the optimizer's state, so the optimizer, zeroing and checkpoints are one loop
+// over `data`.  Layout: layer 0, the dense layer, then layers 1..L-1 (one layer is the book's
+// layout).  Copies re-bind the views to their own buffer.
 template <class S>
 class parameters {
  public:
-  index vocab_size, hidden_size;  // V, H
-  aligned_buffer<S> data;         // every scalar below, zero-initialised
-  lstm_weights<S> lstm;
-  dense_weights<S> dense;
+  index vocab_size, hidden_size, layers;   // V, H, L
+  aligned_buffer<S> data;                  // every scalar below, zero-initialised
+  std::vector<lstm_weights<S>> lstm_layers;  // bottom first; layer 0 reads tokens (4H, V),
+                                           // layer l >= 1 reads layer l-1's h (4H, H)
+  lstm_weights<S> lstm;                    // layer 0, the same view as lstm_layers[0]
+  dense_weights<S> dense;                  // on the top layer's h
 
-  parameters(index V, index H)
+  parameters(index V, index H, index L = 1)
       : vocab_size(V),
         hidden_size(H),
-        data(checked_size(V, H), S(0)),
+        layers(L),
+        data(checked_size(V, H, L), S(0)),
         lstm(data.data(), V, H),
-        dense(data.data() + lstm_weights<S>::buffer_size(V, H), V, H) {}
-  parameters(const parameters& other) : parameters(other.vocab_size, other.hidden_size) {
+        dense(data.data() + lstm_weights<S>::buffer_size(V, H), V, H) {
+    lstm_layers.push_back(lstm);
+    S* next = data.data() + lstm_weights<S>::buffer_size(V, H) + dense_weights<S>::buffer_size(V, H);
+    for (index l = 1; l < L; ++l) {
+      lstm_layers.emplace_back(next, H, H);
+      next += lstm_weights<S>::buffer_size(H, H);
+    }
+  }
+  parameters(const parameters& other)
+      : parameters(other.vocab_size, other.hidden_size, other.layers) {
     data = other.data;
   }
   parameters& operator=(const parameters& other) {
-    require(other.vocab_size == vocab_size && other.hidden_size == hidden_size,
+    require(other.vocab_size == vocab_size && other.hidden_size == hidden_size &&
+                other.layers == layers,
             "parameters: cannot assign a model of another shape");
     data = other.data;
     return *this;
@@ -55,118 +80,251 @@ class parameters {
   }
 
   // The tensors by name, in a fixed order, for checkpoints and tests.  Shapes are (rows, cols);
-  // a vector has cols 1.  Storage is column-major.
+  // a vector has cols 1.  Storage is column-major.  Layer 0 is "lstm.*" (the book's names),
+  // layer l >= 1 is "lstm.l<l>.*".
   struct tensor_view {
     std::string name;
     S* data;
     index rows, cols;
   };
   std::vector<tensor_view> tensors() {
-    return {{"lstm.w_x", lstm.w_x.data(), lstm.w_x.rows(), lstm.w_x.cols()},
-            {"lstm.w_h", lstm.w_h.data(), lstm.w_h.rows(), lstm.w_h.cols()},
-            {"lstm.b", lstm.b.data(), lstm.b.rows(), 1},
-            {"dense.w", dense.w.data(), dense.w.rows(), dense.w.cols()},
-            {"dense.b", dense.b.data(), dense.b.rows(), 1}};
+    std::vector<tensor_view> out;
+    for (index l = 0; l < layers; ++l) {
+      lstm_weights<S>& w = lstm_layers[static_cast<std::size_t>(l)];
+      const std::string prefix = l == 0 ? "lstm." : "lstm.l" + std::to_string(l) + ".";
+      out.push_back({prefix + "w_x", w.w_x.data(), w.w_x.rows(), w.w_x.cols()});
+      out.push_back({prefix + "w_h", w.w_h.data(), w.w_h.rows(), w.w_h.cols()});
+      out.push_back({prefix + "b", w.b.data(), w.b.rows(), 1});
+      if (l == 0) {
+        out.push_back({"dense.w", dense.w.data(), dense.w.rows(), dense.w.cols()});
+        out.push_back({"dense.b", dense.b.data(), dense.b.rows(), 1});
+      }
+    }
+    return out;
+  }
+
+  // Scalars of a model's parameters without padding (what a checkpoint stores per buffer).
+  static std::int64_t count(std::int64_t V, std::int64_t H, std::int64_t L) {
+    return 4 * H * V + 4 * H * H + 4 * H + V * H + V + (L - 1) * (8 * H * H + 4 * H);
   }
 
  private:
-  static std::size_t checked_size(index V, index H) {
+  static std::size_t checked_size(index V, index H, index L) {
     require(V > 0 && V <= 1'000'000,
             "model: vocabulary size must be in [1, 1000000], got " + std::to_string(V));
     require(H > 0 && H <= 16384,
             "model: hidden size must be in [1, 16384], got " + std::to_string(H));
+    require(L > 0 && L <= 16, "model: layers must be in [1, 16], got " + std::to_string(L));
     return static_cast<std::size_t>(lstm_weights<S>::buffer_size(V, H) +
-                                    dense_weights<S>::buffer_size(V, H));
+                                    dense_weights<S>::buffer_size(V, H) +
+                                    (L - 1) * lstm_weights<S>::buffer_size(H, H));
   }
 };
 
 // The LSTM state carried from token to token when generating (batch 1), plus its scratch.
 template <class S>
 struct lstm_state {
-  vector<S> h, c;           // (H)
-  vector<S> gates, tanh_c;  // scratch (4H), (H)
-  vector<S> logits, probs;  // (V)
+  std::vector<vector<S>> h, c;  // per layer, bottom first, (H) each
+  vector<S> gates, tanh_c;      // scratch (4H), (H)
+  vector<S> logits, probs;      // (V)
+};
+
+// The state of every layer for B streams, carried from batch to batch in sequence mode.
+template <class S>
+struct layer_states {
+  std::vector<matrix<S>> h, c;  // per layer, bottom first, (H, B) each
+
+  // Zeros for L layers of H units and B streams.
+  void reset(index L, index H, index B) {
+    h.assign(static_cast<std::size_t>(L), matrix<S>::Zero(H, B));
+    c.assign(static_cast<std::size_t>(L), matrix<S>::Zero(H, B));
+  }
+};
+
+// One batch for forward_backward: T steps of B sequences, ids time-major (ids[t*B + b]).
+// Window mode: targets has B ids, the token after each window, and the loss reads h_T only.
+// Sequence mode: targets has T*B ids, time-major, the token after each input, and the loss is
+// the mean over all T*B steps.  first_column numbers the batch's first sequence within a larger
+// batch split over threads, so that dropout masks do not depend on the split.
+struct batch_input {
+  const token_id* ids = nullptr;
+  const token_id* targets = nullptr;
+  index T = 0, B = 0;
+  bool sequence = false;
+  index first_column = 0;
 };
 
 // The state of B streams generated together, one column each (generate_batch), plus scratch.
 template <class S>
 struct batch_state {
-  matrix<S> h, c;           // (H, B)
+  std::vector<matrix<S>> h, c;  // per layer, bottom first, (H, B) each
   matrix<S> gates, tanh_c;  // scratch (4H, B), (H, B)
   matrix<S> logits, probs;  // (V, B)
 };
 
 // The buffers one forward/backward of a batch needs, reused from batch to batch.  One per
-// thread when training data-parallel (trainer.hpp).
+// thread when training data-parallel (trainer.hpp).  Memory: the caches of L layers (see
+// lstm.hpp) + 2 V*N logits + H*N + (dropout) 2 (L-1) H*T*B, with N = B (window) or T*B.
 template <class S>
 struct workspace {
-  lstm_cache<S> cache;
-  matrix<S> h0, c0;            // (H, B) zeros: the book starts every window fresh
-  matrix<S> logits, d_logits;  // (V, B)
-  matrix<S> d_h;               // (H, B)
+  std::vector<lstm_cache<S>> caches;  // per layer, bottom first
+  std::vector<matrix<S>> h0, c0;      // per layer (H, B): the initial state, set before forward
+  std::vector<matrix<S>> inputs;      // per layer l >= 1, with dropout: (H, T*B) masked input
+  std::vector<matrix<S>> masks;       // per layer l >= 1, with dropout: (H, T*B) 0 or 1/(1-p)
+  matrix<S> logits, d_logits;         // (V, N)
+  matrix<S> d_top;                    // (H, N): dL/dh of the top layer from the dense layer
+  matrix<S> d_x;                      // (H, T*B): dL/d(input) of a layer l >= 1
 
-  // The zero initial state for a batch of B.
-  void zero_state(index H, index B) {
-    if (h0.cols() != B || h0.rows() != H) {
-      h0 = matrix<S>::Zero(H, B);
-      c0 = matrix<S>::Zero(H, B);
+  // The zero initial state for L layers and a batch of B (the book starts every window fresh).
+  void zero_state(index L, index H, index B) {
+    if (static_cast<index>(h0.size()) != L || h0[0].rows() != H || h0[0].cols() != B) {
+      h0.assign(static_cast<std::size_t>(L), matrix<S>::Zero(H, B));
+      c0.assign(static_cast<std::size_t>(L), matrix<S>::Zero(H, B));
+    } else {
+      for (matrix<S>& m : h0) m.setZero();
+      for (matrix<S>& m : c0) m.setZero();
+    }
+  }
+  // Columns [b0, b0 + B) of `state` as the initial state.
+  void take_state(const layer_states<S>& state, index b0, index B) {
+    h0.resize(state.h.size());
+    c0.resize(state.c.size());
+    for (std::size_t l = 0; l < state.h.size(); ++l) {
+      h0[l] = state.h[l].middleCols(b0, B);
+      c0[l] = state.c[l].middleCols(b0, B);
+    }
+  }
+  // The final state of the last forward (T steps) into columns [b0, b0 + B) of `state`.
+  void give_state(layer_states<S>& state, index b0, index B) {
+    for (std::size_t l = 0; l < state.h.size(); ++l) {
+      const index T = caches[l].T;
+      state.h[l].middleCols(b0, B) = caches[l].h_at(T);
+      state.c[l].middleCols(b0, B) = caches[l].c_at(T);
     }
   }
 };
+
+// A uniform number in [0, 1) for dropout, a pure function of its arguments (SplitMix64's
+// finaliser), so that masks depend on the seed and the position only: not on threads.
+inline double dropout_uniform(std::uint64_t seed, std::int64_t step, index layer, index t,
+                              index column, index unit) {
+  auto mix = [](std::uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::uint64_t z = mix(seed ^ mix(static_cast<std::uint64_t>(step)));
+  z = mix(z ^ static_cast<std::uint64_t>(layer));
+  z = mix(z ^ static_cast<std::uint64_t>(t));
+  z = mix(z ^ static_cast<std::uint64_t>(column));
+  z = mix(z ^ static_cast<std::uint64_t>(unit));
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
 
 template <class S>
 class model {
  public:
   parameters<S> params;
-  parameters<S> grads;    // of the last forward_backward
-  parameters<S> rms_acc;  // RMSprop's running mean of squared gradients
-  rmsprop optimizer;
-  std::int64_t steps = 0;  // optimizer updates done
+  parameters<S> grads;           // of the last forward_backward
+  parameters<S> rms_acc;         // RMSprop's running mean of squared gradients
+  parameters<S> adam_m, adam_v;  // Adam's first and second moments
+  optimizer_kind optimizer_type = optimizer_kind::rmsprop;
+  rmsprop optimizer;          // RMSprop's hyperparameters (used when optimizer_type is rmsprop)
+  adam adam_optimizer;        // Adam's hyperparameters (used when optimizer_type is adam)
+  double dropout = 0;         // probability of zeroing an input of layers >= 1 while training
+  std::uint64_t dropout_seed;  // with the step count, determines every dropout mask
+  std::int64_t steps = 0;      // optimizer updates done
 
-  // A freshly initialised model (Keras initialisers) for V symbols and H hidden units.
-  //   model<float> m(vocab.size(), 128, /*seed=*/1);
-  model(index V, index H, std::uint64_t seed) : params(V, H), grads(V, H), rms_acc(V, H) {
+  // A freshly initialised model (Keras initialisers) for V symbols, H hidden units, L layers.
+  //   model<float> m(vocab.size(), 128, /*seed=*/1);        // the book's
+  //   model<float> deep(vocab.size(), 256, 1, /*layers=*/2);
+  model(index V, index H, std::uint64_t seed, index L = 1)
+      : params(V, H, L),
+        grads(V, H, L),
+        rms_acc(V, H, L),
+        adam_m(V, H, L),
+        adam_v(V, H, L),
+        dropout_seed(seed) {
     std::mt19937_64 engine(seed);
     lstm_init(params.lstm, engine);
-    dense_init(params.dense, engine);
+    dense_init(params.dense, engine);  // before the upper layers: one layer draws as the book's
+    for (index l = 1; l < L; ++l) lstm_init(params.lstm_layers[static_cast<std::size_t>(l)], engine);
   }
 
   index vocab_size() const { return params.vocab_size; }
   index hidden_size() const { return params.hidden_size; }
+  index layers() const { return params.layers; }
+
+  // The active optimizer's learning rate.
+  double learning_rate() const {
+    return optimizer_type == optimizer_kind::adam ? adam_optimizer.lr : optimizer.lr;
+  }
+  void set_learning_rate(double lr) {
+    (optimizer_type == optimizer_kind::adam ? adam_optimizer.lr : optimizer.lr) = lr;
+  }
 
   // Mean cross-entropy of predicting targets (B) after the windows ids (T*B, time-major as
   // vectorizer.hpp's gather_batch writes them), from a zero state as the book does.  Sets
   // `grads` to its gradient.  Does not update the parameters.
   S forward_backward(const token_id* ids, const token_id* targets, index T, index B) {
-    ws_.zero_state(hidden_size(), B);
-    return forward_backward(ws_, grads, ids, targets, T, B, ws_.h0, ws_.c0);
+    ws_.zero_state(layers(), hidden_size(), B);
+    return forward_backward(ws_, grads, {ids, targets, T, B, false, 0});
   }
-  // The same from the initial state (h0, c0), each (H, B); afterwards d_h0() and d_c0() hold
-  // dL/dh0 and dL/dc0.
+  // The same with (h0, c0), each (H, B), as the first layer's initial state (layers above start
+  // from zero); afterwards d_h0() and d_c0() hold dL/dh0 and dL/dc0 of the first layer.
   S forward_backward(const token_id* ids, const token_id* targets, index T, index B,
                      const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
-    return forward_backward(ws_, grads, ids, targets, T, B, h0, c0);
+    require_shape(h0, hidden_size(), B, "model initial h");
+    require_shape(c0, hidden_size(), B, "model initial c");
+    ws_.zero_state(layers(), hidden_size(), B);
+    ws_.h0[0] = h0;
+    ws_.c0[0] = c0;
+    return forward_backward(ws_, grads, {ids, targets, T, B, false, 0});
   }
-  // The same into a caller's workspace and gradients: reads the parameters only, so threads
-  // may run it at once on different batches.
-  S forward_backward(workspace<S>& ws, parameters<S>& out_grads, const token_id* ids,
-                     const token_id* targets, index T, index B, const_matrix_ref<S> h0,
-                     const_matrix_ref<S> c0) const {
-    const S loss = forward(ws, ids, targets, T, B, h0, c0);
+  // The general form, into a caller's workspace and gradients, from the initial state in
+  // ws.h0, ws.c0 (one (H, B) matrix per layer; see workspace::zero_state, take_state).  Reads
+  // the parameters only, so threads may run it at once on different batches.  Dropout is on.
+  // Afterwards ws.caches[l].d_h, d_c hold dL/dh0, dL/dc0 of layer l and ws.give_state copies
+  // the final state out.
+  //   workspace<float> ws;  ws.zero_state(m.layers(), m.hidden_size(), B);
+  //   float loss = m.forward_backward(ws, grads, {ids, targets, T, B, /*sequence=*/true});
+  S forward_backward(workspace<S>& ws, parameters<S>& out_grads, const batch_input& in) const {
+    const S loss = forward(ws, in, /*train=*/true);
+    const index L = layers(), H = hidden_size(), T = in.T, B = in.B;
+    const bool drop = dropout > 0 && L > 1;
     out_grads.set_zero();
-    ws.d_h.resize(hidden_size(), B);
-    dense_backward(out_grads.dense, ws.d_h, ws.d_logits, params.dense, ws.cache.h_at(T));
-    lstm_recurrence_backward(out_grads.lstm, ws.cache, params.lstm, ws.d_h, /*last_only=*/true);
-    lstm_input_gather_backward(out_grads.lstm, ws.cache, ids);
+    lstm_cache<S>& top = ws.caches[static_cast<std::size_t>(L - 1)];
+    ws.d_top.resize(H, in.sequence ? T * B : B);
+    if (in.sequence) {
+      dense_backward(out_grads.dense, ws.d_top, ws.d_logits, params.dense, top.h.rightCols(T * B));
+    } else {
+      dense_backward(out_grads.dense, ws.d_top, ws.d_logits, params.dense, top.h_at(T));
+    }
+    for (index l = L - 1; l >= 0; --l) {
+      const auto k = static_cast<std::size_t>(l);
+      lstm_cache<S>& cache = ws.caches[k];
+      const matrix<S>& d_above = l == L - 1 ? ws.d_top : ws.d_x;
+      lstm_recurrence_backward(out_grads.lstm_layers[k], cache, params.lstm_layers[k], d_above,
+                               /*last_only=*/!in.sequence && l == L - 1);
+      if (l == 0) {
+        lstm_input_gather_backward(out_grads.lstm_layers[0], cache, in.ids);
+      } else {
+        ws.d_x.resize(H, T * B);
+        lstm_input_dense_backward(out_grads.lstm_layers[k], ws.d_x, cache, params.lstm_layers[k],
+                                  layer_input(ws, l, T, B, drop));
+        if (drop) ws.d_x.array() *= ws.masks[k].array();
+      }
+    }
     return loss;
   }
-  // dL/dh0 and dL/dc0, (H, B) each, of the last forward_backward.
-  const matrix<S>& d_h0() const { return ws_.cache.d_h; }
-  const matrix<S>& d_c0() const { return ws_.cache.d_c; }
-  // The logits (V, B) of the last forward.
+  // dL/dh0 and dL/dc0, (H, B) each, of the first layer in the last forward_backward.
+  const matrix<S>& d_h0() const { return ws_.caches[0].d_h; }
+  const matrix<S>& d_c0() const { return ws_.caches[0].d_c; }
+  // The logits of the last forward: (V, B) in window mode, (V, T*B) in sequence mode.
   const matrix<S>& logits() const { return ws_.logits; }
 
-  // The book's model.fit on one batch: forward, loss, BPTT, one RMSprop update.  Returns the
+  // The book's model.fit on one batch: forward, loss, BPTT, one optimizer update.  Returns the
   // loss before the update.
   //   float loss = m.train_step(ids.data(), targets.data(), 60, 128);
   S train_step(const token_id* ids, const token_id* targets, index T, index B) {
@@ -174,50 +332,79 @@ class model {
     apply_gradients();
     return loss;
   }
-  // One RMSprop update from `grads`.
+  // One optimizer update from `grads`.
   void apply_gradients() {
-    optimizer.step(params.data.data(), grads.data.data(), rms_acc.data.data(), params.size());
+    update(0, params.size());
     ++steps;
   }
+  // The optimizer's update of scalars [begin, end) of the buffer from `grads`, as update number
+  // steps + 1 (the caller counts steps; trainer.hpp updates chunks on several threads).
+  void update(index begin, index end) {
+    if (optimizer_type == optimizer_kind::adam) {
+      adam_optimizer.step(params.data.data() + begin, grads.data.data() + begin,
+                          adam_m.data.data() + begin, adam_v.data.data() + begin, end - begin,
+                          steps + 1);
+    } else {
+      optimizer.step(params.data.data() + begin, grads.data.data() + begin,
+                     rms_acc.data.data() + begin, end - begin);
+    }
+  }
+  // The optimizer's state by name, for checkpoints: "rmsprop." + tensor, or "adam.m." and
+  // "adam.v." + tensor.
+  std::vector<typename parameters<S>::tensor_view> optimizer_tensors() {
+    std::vector<typename parameters<S>::tensor_view> out;
+    if (optimizer_type == optimizer_kind::adam) {
+      for (auto v : adam_m.tensors()) out.push_back({"adam.m." + v.name, v.data, v.rows, v.cols});
+      for (auto v : adam_v.tensors()) out.push_back({"adam.v." + v.name, v.data, v.rows, v.cols});
+    } else {
+      for (auto v : rms_acc.tensors()) out.push_back({"rmsprop." + v.name, v.data, v.rows, v.cols});
+    }
+    return out;
+  }
 
-  // The loss alone, as forward_backward computes it.
+  // The loss alone, as forward_backward computes it (window mode, zero state).
   S loss(const token_id* ids, const token_id* targets, index T, index B) {
     return loss(ws_, ids, targets, T, B);
   }
   // The same in a caller's workspace (thread-safe like forward_backward).
   S loss(workspace<S>& ws, const token_id* ids, const token_id* targets, index T, index B) const {
-    ws.zero_state(hidden_size(), B);
-    return forward(ws, ids, targets, T, B, ws.h0, ws.c0);
+    ws.zero_state(layers(), hidden_size(), B);
+    return forward(ws, {ids, targets, T, B, false, 0}, /*train=*/false);
   }
+  // The loss of any batch from the state in ws.h0, ws.c0, without dropout (evaluation).
+  S loss(workspace<S>& ws, const batch_input& in) const { return forward(ws, in, false); }
 
   // The next-token distribution after the window ids[0..T) (model.predict in the book).
   std::vector<double> predict(const token_id* ids, index T) {
     require(T > 0, "predict: empty window");
-    ws_.zero_state(hidden_size(), 1);
-    lstm_forward(ws_.cache, params.lstm, ids, T, 1, ws_.h0, ws_.c0);
+    ws_.zero_state(layers(), hidden_size(), 1);
+    forward_layers(ws_, ids, T, 1, false, 0);
     ws_.logits.resize(vocab_size(), 1);
-    dense_forward(ws_.logits, params.dense, ws_.cache.h_at(T));
+    dense_forward(ws_.logits, params.dense, ws_.caches.back().h_at(T));
     vector<S> probs(vocab_size());
     softmax<S>(probs, ws_.logits.col(0));
     return std::vector<double>(probs.data(), probs.data() + probs.size());
   }
 
-  // Stateful generation: a zero state, then one token at a time.
+  // Stateful generation: a zero state, then one token at a time through every layer.
   //   lstm_state<float> s = m.initial_state();  m.feed(s, id);  auto p = m.probabilities(s);
   lstm_state<S> initial_state() const {
     lstm_state<S> s;
-    s.h = vector<S>::Zero(hidden_size());
-    s.c = vector<S>::Zero(hidden_size());
+    s.h.assign(static_cast<std::size_t>(layers()), vector<S>::Zero(hidden_size()));
+    s.c.assign(static_cast<std::size_t>(layers()), vector<S>::Zero(hidden_size()));
     return s;
   }
   void feed(lstm_state<S>& s, token_id id) const {
-    lstm_step(s.h, s.c, s.gates, s.tanh_c, params.lstm, id);
+    lstm_step(s.h[0], s.c[0], s.gates, s.tanh_c, params.lstm, id);
+    for (std::size_t l = 1; l < s.h.size(); ++l) {
+      lstm_step_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1]);
+    }
   }
   // The next-token distribution after the tokens fed so far.
   std::vector<double> probabilities(lstm_state<S>& s) const {
     s.logits.resize(vocab_size());
     s.probs.resize(vocab_size());
-    s.logits.noalias() = params.dense.w * s.h;
+    s.logits.noalias() = params.dense.w * s.h.back();
     s.logits += params.dense.b;
     softmax<S>(s.probs, s.logits);
     return std::vector<double>(s.probs.data(), s.probs.data() + s.probs.size());
@@ -230,18 +417,21 @@ class model {
   batch_state<S> initial_batch_state(index B) const {
     require(B >= 1, "initial_batch_state: need at least one stream");
     batch_state<S> s;
-    s.h = matrix<S>::Zero(hidden_size(), B);
-    s.c = matrix<S>::Zero(hidden_size(), B);
+    s.h.assign(static_cast<std::size_t>(layers()), matrix<S>::Zero(hidden_size(), B));
+    s.c.assign(static_cast<std::size_t>(layers()), matrix<S>::Zero(hidden_size(), B));
     return s;
   }
   void feed_batch(batch_state<S>& s, const token_id* ids) const {
-    lstm_step_batch(s.h, s.c, s.gates, s.tanh_c, params.lstm, ids);
+    lstm_step_batch(s.h[0], s.c[0], s.gates, s.tanh_c, params.lstm, ids);
+    for (std::size_t l = 1; l < s.h.size(); ++l) {
+      lstm_step_batch_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1]);
+    }
   }
   const matrix<S>& batch_probabilities(batch_state<S>& s) const {
-    const index B = s.h.cols();
+    const index B = s.h.back().cols();
     s.logits.resize(vocab_size(), B);
     s.probs.resize(vocab_size(), B);
-    s.logits.noalias() = params.dense.w * s.h;
+    s.logits.noalias() = params.dense.w * s.h.back();
     s.logits.colwise() += params.dense.b;
     for (index b = 0; b < B; ++b) softmax<S>(s.probs.col(b), s.logits.col(b));
     return s.probs;
@@ -250,14 +440,67 @@ class model {
  private:
   workspace<S> ws_;
 
-  S forward(workspace<S>& ws, const token_id* ids, const token_id* targets, index T, index B,
-            const_matrix_ref<S> h0, const_matrix_ref<S> c0) const {
-    require(T > 0 && B > 0, "model: a batch needs T > 0 steps and B > 0 sequences");
-    lstm_forward(ws.cache, params.lstm, ids, T, B, h0, c0);
-    ws.logits.resize(vocab_size(), B);
-    ws.d_logits.resize(vocab_size(), B);
-    dense_forward(ws.logits, params.dense, ws.cache.h_at(T));
-    return softmax_cross_entropy<S>(ws.d_logits, ws.logits, targets);
+  // The input of layer l >= 1: the layer below's h_1..T, masked when dropout is on.
+  static const_matrix_ref<S> layer_input(workspace<S>& ws, index l, index T, index B, bool drop) {
+    if (drop) return ws.inputs[static_cast<std::size_t>(l)];
+    return ws.caches[static_cast<std::size_t>(l - 1)].h.rightCols(T * B);
+  }
+
+  // The LSTM stack over T steps of B sequences from ws.h0, ws.c0.
+  void forward_layers(workspace<S>& ws, const token_id* ids, index T, index B, bool train,
+                      index first_column) const {
+    const index L = layers(), H = hidden_size();
+    require(static_cast<index>(ws.h0.size()) == L && static_cast<index>(ws.c0.size()) == L,
+            "model: the initial state has " + std::to_string(ws.h0.size()) + " layers, the model " +
+                std::to_string(L));
+    ws.caches.resize(static_cast<std::size_t>(L));
+    lstm_forward(ws.caches[0], params.lstm, ids, T, B, ws.h0[0], ws.c0[0]);
+    const bool drop = train && dropout > 0 && L > 1;
+    if (drop) {
+      ws.inputs.resize(static_cast<std::size_t>(L));
+      ws.masks.resize(static_cast<std::size_t>(L));
+    }
+    for (index l = 1; l < L; ++l) {
+      const auto k = static_cast<std::size_t>(l);
+      lstm_cache<S>& cache = ws.caches[k];
+      require_shape(ws.h0[k], H, B, "model initial h");
+      require_shape(ws.c0[k], H, B, "model initial c");
+      cache.resize(T, B, H);
+      cache.h_at(0) = ws.h0[k];
+      cache.c_at(0) = ws.c0[k];
+      if (drop) {
+        matrix<S>& mask = ws.masks[k];
+        mask.resize(H, T * B);
+        const S keep = static_cast<S>(1 / (1 - dropout));
+        for (index t = 0; t < T; ++t) {
+          for (index b = 0; b < B; ++b) {
+            for (index u = 0; u < H; ++u) {
+              mask(u, t * B + b) =
+                  dropout_uniform(dropout_seed, steps, l, t, first_column + b, u) < dropout ? S(0)
+                                                                                           : keep;
+            }
+          }
+        }
+        ws.inputs[k].noalias() = ws.caches[k - 1].h.rightCols(T * B).cwiseProduct(mask);
+      }
+      lstm_input_dense(cache, params.lstm_layers[k], layer_input(ws, l, T, B, drop));
+      lstm_recurrence_forward(cache, params.lstm_layers[k]);
+    }
+  }
+
+  S forward(workspace<S>& ws, const batch_input& in, bool train) const {
+    require(in.T > 0 && in.B > 0, "model: a batch needs T > 0 steps and B > 0 sequences");
+    forward_layers(ws, in.ids, in.T, in.B, train, in.first_column);
+    lstm_cache<S>& top = ws.caches.back();
+    const index N = in.sequence ? in.T * in.B : in.B;
+    ws.logits.resize(vocab_size(), N);
+    ws.d_logits.resize(vocab_size(), N);
+    if (in.sequence) {
+      dense_forward(ws.logits, params.dense, top.h.rightCols(N));
+    } else {
+      dense_forward(ws.logits, params.dense, top.h_at(in.T));
+    }
+    return softmax_cross_entropy<S>(ws.d_logits, ws.logits, in.targets);
   }
 };
 

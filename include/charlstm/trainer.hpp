@@ -1,11 +1,12 @@
-// charlstm/trainer.hpp: training on batches of windows, split over threads, and one epoch of the
-// book's model.fit: shuffle, cut into batches of B windows (the last one smaller), one update
-// each.  Reports progress through a callback and never prints.  Not the command-line tool: no
+// charlstm/trainer.hpp: training on batches, split over threads, and one epoch in either mode:
+// the book's model.fit on windows (shuffle, cut into batches of B windows, the last one smaller,
+// one update each) or sequence mode (B streams read in order, T steps per update, the state
+// carried from chunk to chunk).  Reports progress through a callback and never prints.  Not the command-line tool: no
 // files, no flags.
 //
-// Threads split every batch into contiguous slices of windows; each thread runs forward and
+// Threads split every batch into contiguous slices of windows or streams; each thread runs forward and
 // backward on its slice with its own workspace and gradients; the gradients are then summed in
-// slice order (weighted by slice size) and one RMSprop update is applied.  With the same thread
+// slice order (weighted by slice size) and one optimizer update is applied.  With the same thread
 // count the result does not depend on scheduling: bit-identical run to run.  A different thread
 // count sums in a different order, so the weights differ in the last bits of float.
 #pragma once
@@ -106,17 +107,21 @@ class thread_team {
   }
 };
 
-// Trains a model on time-major batches (see gather_batch), split over `threads` threads.
+// Trains a model on time-major batches (see gather_batch and stream_set::gather), split over
+// `threads` threads.
 //   batch_trainer<float> trainer(m, 2);   float loss = trainer.train_step(ids, targets, T, B);
+// In sequence mode each thread's slice is a contiguous range of streams, and it reads and writes
+// its columns of the carried state: the split changes only the gradient summation order.
 template <class S>
 class batch_trainer {
  public:
   batch_trainer(model<S>& m, index threads) : model_(m), team_(threads) {
     for (index k = 0; k < threads; ++k) {
       workspaces_.emplace_back();
-      grads_.emplace_back(m.vocab_size(), m.hidden_size());
+      grads_.emplace_back(m.vocab_size(), m.hidden_size(), m.layers());
     }
     slice_ids_.resize(static_cast<std::size_t>(threads));
+    slice_targets_.resize(static_cast<std::size_t>(threads));
     losses_.resize(static_cast<std::size_t>(threads));
     partial_squares_.assign(static_cast<std::size_t>(threads), 0.0);
   }
@@ -130,20 +135,25 @@ class batch_trainer {
   // The gradient's global norm at the last step, before clipping.
   double last_gradient_norm = 0;
 
-  // Forward, backward and one RMSprop update on B windows; returns the mean loss before it.
+  // Forward, backward and one optimizer update on B windows; returns the mean loss before it.
   // With one thread and no clipping this is exactly model::train_step.
   S train_step(const token_id* ids, const token_id* targets, index T, index B) {
+    return train_step({ids, targets, T, B, false, 0}, nullptr);
+  }
+  // The same for any batch.  In sequence mode `state` (per layer (H, B)) is the initial state
+  // and receives the final one; nullptr starts from zero.
+  S train_step(const batch_input& in, layer_states<S>* state) {
+    check_state(in, state);
     const index n = model_.params.size(), threads = team_.size();
     S loss;
     if (threads == 1) {
-      // The same workspace as loss() below, so that validation allocates no second cache.
-      workspace<S>& ws = workspaces_[0];
-      ws.zero_state(model_.hidden_size(), B);
-      loss = model_.forward_backward(ws, model_.grads, ids, targets, T, B, ws.h0, ws.c0);
+      // Workspace 0, as loss() below: validation allocates no second cache.
+      loss = run_slice(0, in, state, &model_.grads);
       partial_squares_[0] = squared_norm(model_.grads.data.data(), 0, n);
     } else {
-      loss = run_slices(ids, targets, T, B, /*backward=*/true);
+      loss = run_slices(in, state, /*backward=*/true);
       // Sum the slices' gradients in slice order, each thread on its own chunk of the buffer.
+      const index B = in.B;
       team_.run([&](index k) {
         const index begin = chunk_begin(k, n), end = chunk_begin(k + 1, n);
         S* sum = model_.grads.data.data();
@@ -168,8 +178,7 @@ class batch_trainer {
       if (clip) {
         for (index i = begin; i < end; ++i) g[i] *= scale;
       }
-      model_.optimizer.step(model_.params.data.data() + begin, g + begin,
-                            model_.rms_acc.data.data() + begin, end - begin);
+      model_.update(begin, end);
     });
     ++model_.steps;
     return loss;
@@ -177,8 +186,13 @@ class batch_trainer {
 
   // The mean loss on B windows, without gradients or updates.
   S loss(const token_id* ids, const token_id* targets, index T, index B) {
-    if (team_.size() == 1) return model_.loss(workspaces_[0], ids, targets, T, B);
-    return run_slices(ids, targets, T, B, /*backward=*/false);
+    return loss({ids, targets, T, B, false, 0}, nullptr);
+  }
+  // The same for any batch, carrying `state` as train_step does; no dropout.
+  S loss(const batch_input& in, layer_states<S>* state) {
+    check_state(in, state);
+    if (team_.size() == 1) return run_slice(0, in, state, nullptr);
+    return run_slices(in, state, /*backward=*/false);
   }
 
  private:
@@ -186,7 +200,7 @@ class batch_trainer {
   thread_team team_;
   std::vector<workspace<S>> workspaces_;
   std::vector<parameters<S>> grads_;
-  std::vector<std::vector<token_id>> slice_ids_;
+  std::vector<std::vector<token_id>> slice_ids_, slice_targets_;
   std::vector<S> losses_;
   std::vector<double> partial_squares_;
 
@@ -204,30 +218,64 @@ class batch_trainer {
   index slice_begin(index k, index B) const { return B * k / team_.size(); }
   index slice_size(index k, index B) const { return slice_begin(k + 1, B) - slice_begin(k, B); }
 
-  S run_slices(const token_id* ids, const token_id* targets, index T, index B, bool backward) {
+  void check_state(const batch_input& in, const layer_states<S>* state) const {
+    if (!state) return;
+    require(static_cast<index>(state->h.size()) == model_.layers() &&
+                static_cast<index>(state->c.size()) == model_.layers() &&
+                state->h[0].rows() == model_.hidden_size() && state->h[0].cols() == in.B &&
+                state->c[0].rows() == model_.hidden_size() && state->c[0].cols() == in.B,
+            "batch_trainer: the carried state must hold " + std::to_string(model_.layers()) +
+                " layers of " + shape_string(model_.hidden_size(), in.B) +
+                " (use layer_states::reset)");
+  }
+
+  // Slice k's forward (and backward into *grads, unless null) in workspace k.
+  S run_slice(index k, const batch_input& in, layer_states<S>* state, parameters<S>* grads) {
+    const auto slot = static_cast<std::size_t>(k);
+    const index b0 = slice_begin(k, in.B), bs = slice_size(k, in.B), T = in.T;
+    if (bs == 0) return S(0);
+    batch_input sub = in;
+    sub.B = bs;
+    sub.first_column = in.first_column + b0;
+    if (bs != in.B) {
+      std::vector<token_id>& ids = slice_ids_[slot];
+      ids.resize(static_cast<std::size_t>(T * bs));
+      for (index t = 0; t < T; ++t) {
+        std::copy(in.ids + t * in.B + b0, in.ids + t * in.B + b0 + bs, ids.begin() + t * bs);
+      }
+      sub.ids = ids.data();
+      if (in.sequence) {
+        std::vector<token_id>& targets = slice_targets_[slot];
+        targets.resize(static_cast<std::size_t>(T * bs));
+        for (index t = 0; t < T; ++t) {
+          std::copy(in.targets + t * in.B + b0, in.targets + t * in.B + b0 + bs,
+                    targets.begin() + t * bs);
+        }
+        sub.targets = targets.data();
+      } else {
+        sub.targets = in.targets + b0;
+      }
+    }
+    workspace<S>& ws = workspaces_[slot];
+    if (state) {
+      ws.take_state(*state, b0, bs);
+    } else {
+      ws.zero_state(model_.layers(), model_.hidden_size(), bs);
+    }
+    const S loss = grads ? model_.forward_backward(ws, *grads, sub) : model_.loss(ws, sub);
+    if (state) ws.give_state(*state, b0, bs);
+    return loss;
+  }
+
+  S run_slices(const batch_input& in, layer_states<S>* state, bool backward) {
     team_.run([&](index k) {
       const auto slot = static_cast<std::size_t>(k);
-      const index b0 = slice_begin(k, B), bs = slice_size(k, B);
-      losses_[slot] = S(0);
-      if (bs == 0) return;
-      std::vector<token_id>& sub = slice_ids_[slot];
-      sub.resize(static_cast<std::size_t>(T * bs));
-      for (index t = 0; t < T; ++t) {
-        std::copy(ids + t * B + b0, ids + t * B + b0 + bs, sub.begin() + t * bs);
-      }
-      workspace<S>& ws = workspaces_[slot];
-      if (backward) {
-        ws.zero_state(model_.hidden_size(), bs);
-        losses_[slot] = model_.forward_backward(ws, grads_[slot], sub.data(), targets + b0, T, bs,
-                                                ws.h0, ws.c0);
-      } else {
-        losses_[slot] = model_.loss(ws, sub.data(), targets + b0, T, bs);
-      }
+      losses_[slot] = run_slice(k, in, state, backward ? &grads_[slot] : nullptr);
     });
     S loss = 0;
     for (index k = 0; k < team_.size(); ++k) {
-      loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, B)) /
-              static_cast<S>(B);
+      loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, in.B)) /
+              static_cast<S>(in.B);
     }
     return loss;
   }
@@ -236,8 +284,9 @@ class batch_trainer {
 // What a progress callback sees after each batch.
 struct epoch_progress {
   index batches_done = 0, batches_total = 0;
-  index sequences_done = 0;
-  double mean_loss = 0;  // over the windows trained so far this epoch
+  index sequences_done = 0;  // windows (window mode) or streams * steps (sequence mode) so far
+  index targets_done = 0;    // predicted tokens so far this epoch: one per window, T*B per chunk
+  double mean_loss = 0;      // over the targets trained so far this epoch
 };
 
 // Fisher-Yates with our portable uniform draw, so that a seed gives the same order everywhere.
@@ -255,6 +304,68 @@ struct epoch_range {
   index stop_batch = -1;   // stop before this batch; -1 = the end of the epoch
   double loss_so_far = 0;  // mean loss of the skipped batches, to continue the running mean
 };
+
+// One epoch of sequence mode: the chunks of `streams` in order, the loss at every step, the
+// state carried from chunk to chunk in `state`.  The state is reset to zero at the start of the
+// epoch unless range.first_batch > 0, in which case `state` is where the skipped chunks left it
+// (a resumed epoch).  Returns the mean loss over the epoch's targets.
+//   layer_states<float> state;
+//   double loss = train_sequence_epoch(trainer, streams, state);
+template <class S>
+double train_sequence_epoch(batch_trainer<S>& trainer, const stream_set& streams,
+                            layer_states<S>& state,
+                            const std::function<bool(const epoch_progress&)>& on_batch = {},
+                            const epoch_range& range = {}) {
+  const model<S>& m = trainer.trained_model();
+  const index B = streams.streams;
+  require(B > 0 && streams.seq_len > 0 && streams.stream_length() > 0,
+          "train_sequence_epoch: no chunks (too short a text for the batch)");
+  epoch_progress progress;
+  progress.batches_total = streams.batches();
+  progress.batches_done = std::min(range.first_batch, progress.batches_total);
+  if (progress.batches_done == 0) state.reset(m.layers(), m.hidden_size(), B);
+  progress.targets_done = streams.targets_before(progress.batches_done);
+  progress.sequences_done = progress.targets_done;
+  double loss_sum = range.loss_so_far * static_cast<double>(progress.targets_done);
+  progress.mean_loss = range.loss_so_far;
+  std::vector<token_id> ids(static_cast<std::size_t>(streams.seq_len * B));
+  std::vector<token_id> targets(ids.size());
+  for (index batch = progress.batches_done; batch < progress.batches_total; ++batch) {
+    if (range.stop_batch >= 0 && batch >= range.stop_batch) break;
+    const index T = streams.steps_in(batch);
+    streams.gather(batch, ids.data(), targets.data());
+    const S loss = trainer.train_step({ids.data(), targets.data(), T, B, true, 0}, &state);
+    loss_sum += static_cast<double>(loss) * static_cast<double>(T * B);
+    progress.batches_done = batch + 1;
+    progress.targets_done = streams.targets_before(batch + 1);
+    progress.sequences_done = progress.targets_done;
+    progress.mean_loss = loss_sum / static_cast<double>(progress.targets_done);
+    if (on_batch && !on_batch(progress)) break;
+  }
+  return progress.mean_loss;
+}
+
+// Mean loss per target over all chunks of `streams` from a zero state, the state carried, no
+// dropout: the validation loss in sequence mode.
+template <class S>
+double evaluate_sequence(batch_trainer<S>& trainer, const stream_set& streams) {
+  const model<S>& m = trainer.trained_model();
+  const index B = streams.streams;
+  require(B > 0 && streams.seq_len > 0 && streams.stream_length() > 0,
+          "evaluate_sequence: no chunks (too short a text for the batch)");
+  layer_states<S> state;
+  state.reset(m.layers(), m.hidden_size(), B);
+  std::vector<token_id> ids(static_cast<std::size_t>(streams.seq_len * B));
+  std::vector<token_id> targets(ids.size());
+  double sum = 0;
+  for (index batch = 0; batch < streams.batches(); ++batch) {
+    const index T = streams.steps_in(batch);
+    streams.gather(batch, ids.data(), targets.data());
+    sum += static_cast<double>(trainer.loss({ids.data(), targets.data(), T, B, true, 0}, &state)) *
+           static_cast<double>(T * B);
+  }
+  return sum / static_cast<double>(streams.targets_before(streams.batches()));
+}
 
 // One epoch over all windows in a random order drawn from `engine`; returns the mean training
 // loss (the number Keras prints as `loss`).  `on_batch` may return false to stop early.
@@ -275,6 +386,7 @@ double train_epoch(batch_trainer<S>& trainer, const window_set& windows, index b
   progress.batches_total = (n + batch_size - 1) / batch_size;
   progress.batches_done = std::min(range.first_batch, progress.batches_total);
   progress.sequences_done = std::min(n, progress.batches_done * batch_size);
+  progress.targets_done = progress.sequences_done;
   double loss_sum = range.loss_so_far * static_cast<double>(progress.sequences_done);
   progress.mean_loss = range.loss_so_far;
   for (index batch = progress.batches_done; batch < progress.batches_total; ++batch) {
@@ -284,6 +396,7 @@ double train_epoch(batch_trainer<S>& trainer, const window_set& windows, index b
     loss_sum += static_cast<double>(trainer.train_step(ids.data(), targets.data(), T, B)) * B;
     progress.batches_done = batch + 1;
     progress.sequences_done = start + B;
+    progress.targets_done = start + B;
     progress.mean_loss = loss_sum / static_cast<double>(progress.sequences_done);
     if (on_batch && !on_batch(progress)) break;
   }

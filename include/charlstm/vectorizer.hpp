@@ -1,11 +1,16 @@
-// charlstm/vectorizer.hpp: the book's training windows.  From a corpus of token ids, sequence w
-// is ids[w*step, w*step + maxlen) and its target is the next id, ids[w*step + maxlen]; there are
-// ceil((len - maxlen) / step) of them, exactly Python's `range(0, len(text) - maxlen, step)`.
+// charlstm/vectorizer.hpp: the two ways of cutting a corpus of token ids into batches.
+// Windows (the book): sequence w is ids[w*step, w*step + maxlen) and its target is the next id,
+// ids[w*step + maxlen]; there are ceil((len - maxlen) / step) of them, exactly Python's
+// `range(0, len(text) - maxlen, step)`.
+// Streams (sequence mode, as char-rnn and torch-rnn): the corpus is one stream cut into B
+// parallel streams of equal length, read T steps at a time, every input's target being the next
+// id; batch k of an epoch continues batch k-1 of the same streams, so a state can be carried.
 // Windows are views into the id array (4 bytes per corpus character), never copies; batches are
 // gathered as ids, never as one-hot tensors.  `one_hot` builds the book's dense x, y for users
 // who want them.  Uses no Eigen.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +59,56 @@ inline void gather_batch(const window_set& set, const index* which, index B, tok
     for (index t = 0; t < set.maxlen; ++t) ids_out[t * B + b] = src[t];
     targets_out[b] = set.target(w);
   }
+}
+
+// B parallel streams over a corpus of `length` ids, read in chunks of up to seq_len steps.
+// Stream b holds inputs ids[b*L, (b+1)*L) with targets one position later, L = (length-1) / B;
+// the last < B ids of the corpus are not read.  Chunk k is steps [k*seq_len, min((k+1)*seq_len,
+// L)) of every stream: the last chunk of an epoch may be shorter.
+struct stream_set {
+  const token_id* ids = nullptr;  // the corpus, `length` ids; not owned
+  index length = 0;
+  index streams = 0;  // B
+  index seq_len = 0;  // T
+
+  index stream_length() const { return streams > 0 ? (length - 1) / streams : 0; }  // L
+  index batches() const { return (stream_length() + seq_len - 1) / seq_len; }
+  index steps_in(index batch) const {
+    return std::min(seq_len, stream_length() - batch * seq_len);
+  }
+  // Targets in chunks [0, batch): what an epoch has trained on before chunk `batch`.
+  index targets_before(index batch) const {
+    return std::min(batch * seq_len, stream_length()) * streams;
+  }
+
+  // Chunk `batch` as time-major ids and targets, steps_in(batch) * B of each
+  // (ids_out[t*B + b] is step t of stream b, targets_out[t*B + b] the id after it).
+  void gather(index batch, token_id* ids_out, token_id* targets_out) const {
+    require(batch >= 0 && batch < batches(), "stream_set: chunk " + std::to_string(batch) +
+                                                 " outside [0, " + std::to_string(batches()) + ")");
+    const index L = stream_length(), T = steps_in(batch), t0 = batch * seq_len;
+    for (index t = 0; t < T; ++t) {
+      for (index b = 0; b < streams; ++b) {
+        const index at = b * L + t0 + t;
+        ids_out[t * streams + b] = ids[at];
+        targets_out[t * streams + b] = ids[at + 1];
+      }
+    }
+  }
+};
+
+// B streams over `ids` (which must outlive the result), read seq_len steps at a time.
+//   stream_set streams = make_streams(ids, 128, 100);
+// Throws if B or seq_len is not positive or the corpus has fewer than B + 1 ids.
+inline stream_set make_streams(const std::vector<token_id>& ids, index streams, index seq_len) {
+  require(streams > 0, "the number of streams (batch) must be positive, got " +
+                           std::to_string(streams));
+  require(seq_len > 0, "seq_len must be positive, got " + std::to_string(seq_len));
+  require(static_cast<index>(ids.size()) > streams,
+          "the text has " + std::to_string(ids.size()) + " tokens, too few for " +
+              std::to_string(streams) + " streams (batch) of at least one step: " +
+              "use a longer text or a smaller --batch");
+  return {ids.data(), static_cast<index>(ids.size()), streams, seq_len};
 }
 
 // The book's dense arrays: x (N, maxlen, V) and y (N, V), row-major, 1 where the character is.
