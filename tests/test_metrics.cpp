@@ -33,7 +33,7 @@ std::string small_corpus() {
 
 std::string small_flags(const temp_dir& dir) {
   return "--corpus " + quote(dir / "corpus.txt") +
-         " --maxlen 20 --step 3 --hidden 8 --batch 32 --sample-length 20 --threads 1"
+         " --mode window --maxlen 20 --step 3 --hidden 8 --batch 32 --sample-length 20 --threads 1"
          " --temperatures 0.5,1.0 --log-every 4";
 }
 

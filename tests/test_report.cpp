@@ -164,7 +164,7 @@ TEST_CASE("report renders in headless Chromium with the charts drawn", "[report]
   test_support::write_text(dir / "corpus.txt", text);
   const std::string model = dir / "m.safetensors";
   auto r = run_cli("train --corpus " + quote(dir / "corpus.txt") +
-                   " --maxlen 20 --hidden 8 --batch 32 --epochs 2 --log-every 4 --threads 1"
+                   " --mode window --maxlen 20 --hidden 8 --batch 32 --epochs 2 --log-every 4 --threads 1"
                    " --no-lowercase --sample-length 60 --temperatures 0.5,1.2 --out " +
                    quote(model));
   INFO(r.out << r.err);
