@@ -564,9 +564,13 @@ int train(train_options o, const CLI::App& cmd) {
   }
   if (sequence) {
     std::printf(
-        "corpus %s: %zu characters, %ld symbols; %ld streams of %ld characters in chunks of %ld "
-        "(%ld per epoch), %zu validation characters; %ld layer(s) of %ld, %s\n",
-        path.c_str(), text.size(), static_cast<long>(vocab.size()), o.batch,
+        "corpus %s: %zu characters, %s%ld symbols; %ld streams of %ld tokens in chunks of %ld "
+        "(%ld per epoch), %zu validation tokens; %ld layer(s) of %ld, %s\n",
+        path.c_str(), text.size(),
+        vocab.kind == charlstm::token_kind::word
+            ? (std::to_string(ids.size()) + " word tokens, ").c_str()
+            : "",
+        static_cast<long>(vocab.size()), o.batch,
         static_cast<long>(train_streams.stream_length()), o.seq_len,
         static_cast<long>(train_streams.batches()), o.val_fraction > 0 ? val_ids.size() : 0,
         o.layers, o.hidden, o.optimizer.c_str());

@@ -132,7 +132,7 @@ TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the bes
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("32 streams of " + std::to_string(stream_length) +
-                                    " characters in chunks of 25 (" +
+                                    " tokens in chunks of 25 (" +
                                     std::to_string((stream_length + 24) / 25) + " per epoch)") &&
                         Catch::Contains("2 layer(s) of 16, adam"));
   // lr 0.002 (Adam's default here) for epochs 1 and 2, then halved every epoch.

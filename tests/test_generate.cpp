@@ -63,7 +63,8 @@ void train_and_save(const std::u32string& text, const std::string& path, int ste
 }  // namespace
 
 TEST_CASE("A batched step equals each stream stepped alone", "[generate]") {
-  charlstm::model<double> m(7, 5, 3);
+  for (isize layers : {1, 2}) {
+  charlstm::model<double> m(7, 5, 3, layers);
   const isize B = 3, steps = 6;
   const auto ids = test_support::random_ids(B * steps, 7, 11);
   charlstm::batch_state<double> batch = m.initial_batch_state(B);
@@ -76,9 +77,12 @@ TEST_CASE("A batched step equals each stream stepped alone", "[generate]") {
   for (isize b = 0; b < B; ++b) {
     auto& s = alone[static_cast<std::size_t>(b)];
     const std::vector<double> p = m.probabilities(s);
-    CHECK(test_support::compare(batch.h.col(b), s.h).error < 1e-12);
-    CHECK(test_support::compare(batch.c.col(b), s.c).error < 1e-12);
+    for (std::size_t l = 0; l < s.h.size(); ++l) {
+      CHECK(test_support::compare(batch.h[l].col(b), s.h[l]).error < 1e-12);
+      CHECK(test_support::compare(batch.c[l].col(b), s.c[l]).error < 1e-12);
+    }
     CHECK(test_support::compare(probs.col(b).data(), p.data(), 7).error < 1e-12);
+  }
   }
 }
 
