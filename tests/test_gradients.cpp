@@ -10,50 +10,19 @@
 #include <random>
 #include <vector>
 
-#include "support/check.hpp"
+#include "support/assertions.hpp"
 
 using charlstm::matrix;
 using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
+using test_support::check_gradient;
 using test_support::compare;
+using test_support::random_matrix;
 using test_support::random_ids;
 
 namespace {
 
 constexpr isize B = 2, T = 3, V = 5, H = 4;
-constexpr double fd_step = 1e-6;
-constexpr double fd_tolerance = 1e-6;
-
-// Central differences of loss() with respect to the n scalars at x.
-std::vector<double> numeric_gradient(double* x, isize n, const std::function<double()>& loss) {
-  std::vector<double> g(static_cast<std::size_t>(n));
-  for (isize k = 0; k < n; ++k) {
-    const double saved = x[k];
-    x[k] = saved + fd_step;
-    const double up = loss();
-    x[k] = saved - fd_step;
-    const double down = loss();
-    x[k] = saved;
-    g[static_cast<std::size_t>(k)] = (up - down) / (2 * fd_step);
-  }
-  return g;
-}
-
-void check_gradient(const std::string& what, const double* analytic, double* x, isize n,
-                    const std::function<double()>& loss) {
-  const std::vector<double> numeric = numeric_gradient(x, n, loss);
-  const auto c = compare(analytic, numeric.data(), static_cast<long>(n));
-  INFO(c.describe(what));
-  CHECK(c.error < fd_tolerance);
-}
-
-matrix<double> random_matrix(isize rows, isize cols, std::mt19937_64& engine, double scale = 0.5) {
-  std::uniform_real_distribution<double> u(-scale, scale);
-  matrix<double> m(rows, cols);
-  for (isize k = 0; k < m.size(); ++k) m.data()[k] = u(engine);
-  return m;
-}
-
 // A layer's parameters with non-trivial random values (biases included).
 struct lstm_fixture {
   charlstm::aligned_buffer<double> buffer, grad_buffer;

@@ -8,24 +8,18 @@
 #include <string>
 #include <vector>
 
-#include "support/check.hpp"
+#include "support/assertions.hpp"
 
 using charlstm::matrix;
 using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
+using test_support::as_ids;
+using test_support::check_close;
 using test_support::compare;
+using test_support::tolerance;
 using test_support::fixture;
 
 namespace {
-
-template <class S>
-double tolerance() {
-  return std::is_same<S, float>::value ? 1e-5 : 1e-10;
-}
-
-std::vector<token_id> as_ids(const test_support::fixture_tensor& t) {
-  return std::vector<token_id>(t.values.begin(), t.values.end());
-}
 
 // Loads the fixture's weights into a model of the fixture's shape.
 template <class S>
@@ -38,14 +32,6 @@ charlstm::model<S> model_from(const fixture& f) {
   m.params.dense.w = f["dense_w"].as_matrix().cast<S>();
   m.params.dense.b = f["dense_b"].as_matrix().cast<S>();
   return m;
-}
-
-template <class DA>
-void check_close(const std::string& what, const Eigen::DenseBase<DA>& got,
-                 const matrix<double>& expected, double tol) {
-  const auto c = compare(got, expected);
-  INFO(c.describe(what) << " (tolerance " << tol << ")");
-  CHECK(c.error < tol);
 }
 
 template <class S>

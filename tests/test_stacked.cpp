@@ -9,45 +9,23 @@
 #include <string>
 #include <vector>
 
-#include "support/check.hpp"
+#include "support/assertions.hpp"
 
 using charlstm::matrix;
 using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
+using test_support::as_ids;
+using test_support::check_close;
+using test_support::check_gradient;
 using test_support::compare;
+using test_support::tolerance;
 using test_support::fixture;
 using test_support::random_ids;
+using test_support::random_matrix;
 
 namespace {
 
 constexpr isize B = 2, T = 3, V = 5, H = 4;
-constexpr double fd_step = 1e-6;
-constexpr double fd_tolerance = 1e-6;
-
-matrix<double> random_matrix(isize rows, isize cols, std::mt19937_64& engine, double scale = 0.5) {
-  std::uniform_real_distribution<double> u(-scale, scale);
-  matrix<double> m(rows, cols);
-  for (isize k = 0; k < m.size(); ++k) m.data()[k] = u(engine);
-  return m;
-}
-
-void check_gradient(const std::string& what, const double* analytic, double* x, isize n,
-                    const std::function<double()>& loss) {
-  std::vector<double> numeric(static_cast<std::size_t>(n));
-  for (isize k = 0; k < n; ++k) {
-    const double saved = x[k];
-    x[k] = saved + fd_step;
-    const double up = loss();
-    x[k] = saved - fd_step;
-    const double down = loss();
-    x[k] = saved;
-    numeric[static_cast<std::size_t>(k)] = (up - down) / (2 * fd_step);
-  }
-  const auto c = compare(analytic, numeric.data(), static_cast<long>(n));
-  INFO(c.describe(what));
-  CHECK(c.error < fd_tolerance);
-}
-
 // A model of L layers with random biases and a random initial state of every layer in ws.
 charlstm::model<double> random_model(isize L, std::mt19937_64& engine) {
   charlstm::model<double> m(V, H, 7, L);
@@ -217,23 +195,6 @@ TEST_CASE("Stacked layers: stateful generation equals re-reading the window", "[
 }
 
 namespace {
-
-template <class S>
-double tolerance() {
-  return std::is_same<S, float>::value ? 1e-5 : 1e-10;
-}
-
-template <class DA>
-void check_close(const std::string& what, const Eigen::DenseBase<DA>& got,
-                 const matrix<double>& expected, double tol) {
-  const auto c = compare(got, expected);
-  INFO(c.describe(what) << " (tolerance " << tol << ")");
-  CHECK(c.error < tol);
-}
-
-std::vector<token_id> as_ids(const test_support::fixture_tensor& t) {
-  return std::vector<token_id>(t.values.begin(), t.values.end());
-}
 
 template <class S>
 void check_stacked_fixture(const std::string& file) {
