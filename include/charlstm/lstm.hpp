@@ -12,8 +12,10 @@
 // Initialisation is Keras's LSTM default: Glorot-uniform W_x, orthogonal W_h, b = 0 except the
 // forget gate's b_f = 1 (unit_forget_bias).
 //
-// For a one-hot input W_x x_t is column x_t of W_x: the input product is a gather, done for all
-// steps before the recurrence.  Weight gradients are single products over all T*B columns after it.
+// For a one-hot input W_x x_t is column x_t of W_x: the input product is a gather, done by each
+// step just before its product (lstm_forward), so the gathered columns are still in cache.  W_h
+// is packed once per forward and W_h^T once per backward for the T step products (gemm_packed);
+// dW_h and db are accumulated by each backward step while dz_t is in cache.
 //
 // Memory of the cache (see lstm_cache): scalars = T*B*(4H [gates] + 4H [d_gates] + H [tanh c])
 //   + (T+1)*B*2H [h, c with the initial state in slot 0] + 3*H*B [d_h, d_c, d_h sum]
