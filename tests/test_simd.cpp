@@ -201,3 +201,30 @@ TEMPLATE_TEST_CASE("gemm over an unpacked A equals its scalar twin", "[simd]", f
     }
   }
 }
+
+TEMPLATE_TEST_CASE("gemv equals its scalar twin", "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(13);
+  const isize W = static_cast<isize>(xsimd::batch<S>::size);
+  // Whole blocks of 8 vectors, single vectors after them, a last partial vector (computed as the
+  // last W rows) and fewer rows than one vector (scalar); 57 is the book's vocabulary.
+  for (isize M : {isize{1}, W - 1, W, W + 1, 8 * W, 8 * W + W + 3, isize{57}, isize{512}}) {
+    for (isize K : {isize{1}, isize{2}, isize{7}, isize{128}}) {
+      for (bool accumulate : {false, true}) {
+        const isize lda = M + 5;
+        auto a = random_vector<S>(lda * K, engine), x = random_vector<S>(K, engine);
+        auto y = random_vector<S>(M + 1, engine);
+        auto y_ref = y;
+        charlstm::gemv(M, K, a.data(), lda, x.data(), y.data(), accumulate);
+        charlstm::scalar::gemm(M, isize{1}, K, a.data(), 1, lda, x.data(), 1, K, y_ref.data(), M,
+                               accumulate);
+        INFO("M = " << M << ", K = " << K << ", accumulate " << accumulate);
+        const double tolerance = (std::is_same<S, float>::value ? 1e-6 : 1e-15) * (K + 8);
+        const auto cmp = compare(y.data(), y_ref.data(), M);
+        INFO(cmp.describe("y"));
+        CHECK(cmp.error < tolerance);
+        CHECK(y[static_cast<std::size_t>(M)] == y_ref[static_cast<std::size_t>(M)]);  // untouched
+      }
+    }
+  }
+}

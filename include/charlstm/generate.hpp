@@ -5,10 +5,12 @@
 //  - generate_stateful: feed the seed once, then one LSTM step per character, carrying (h, c).
 //    O(1) steps per character.  Its first distribution equals the window loop's; later ones
 //    differ because the state remembers more than maxlen characters back.
-// Both return only the generated characters and draw from the caller's engine.
+// Both return only the generated characters and draw from the caller's engine.  The stateful
+// loops draw from the logits (sample_logits: softmax(z / T), the same distribution as
+// reweight_distribution(softmax(z), T)), the window loop from the probabilities, as the book.
 // Beside them, the same two loops on token ids (either token kind, any sampling_options), and
 // generate_batch: B streams from one prime advanced together, one batched LSTM step per token.
-// Not the embedding API (generator.hpp), not the CLI's output (examples/charlstm.cpp).
+// Not the embedding API (generator.hpp), not the CLI's output (examples/cli/).
 #pragma once
 
 #include <functional>
@@ -23,6 +25,8 @@ namespace charlstm {
 
 // Called with each generated character as soon as it exists (for streaming output).
 using on_character = std::function<void(char32_t)>;
+// Called with each generated token id as soon as it exists.
+using on_token = std::function<void(token_id)>;
 
 // The book's generation loop; the window length is the seed's length (the book: 60).
 //   std::mt19937_64 engine(seed);
@@ -47,6 +51,28 @@ std::u32string generate_window(model<S>& m, const vocabulary& vocab, const std::
   return out;
 }
 
+// The stateful loop on ids: the prime fed once, then one step per token; any token kind.
+//   auto ids = generate_stateful_ids(m, prime_ids, 100, sampling_options{0.5}, engine);
+template <class S, class Engine>
+std::vector<token_id> generate_stateful_ids(const model<S>& m, const std::vector<token_id>& prime,
+                                            index length, const sampling_options& options,
+                                            Engine& engine, const on_token& emit = {}) {
+  require(!prime.empty(), "generate: the prime is empty");
+  require_sampling(options);
+  lstm_state<S> state = m.initial_state();
+  for (token_id id : prime) m.feed(state, id);
+  std::vector<double> scratch;
+  std::vector<token_id> out;
+  for (index k = 0; k < length; ++k) {
+    const auto next = static_cast<token_id>(
+        sample_logits(m.logits(state).data(), m.vocab_size(), options, engine, scratch));
+    out.push_back(next);
+    if (emit) emit(next);
+    if (k + 1 < length) m.feed(state, next);
+  }
+  return out;
+}
+
 // Stateful generation: the seed is fed once, then each sampled character is fed back.
 //   std::u32string text = generate_stateful(m, vocab, seed_text, 400, 0.5, engine);
 template <class S, class Engine>
@@ -55,20 +81,14 @@ std::u32string generate_stateful(const model<S>& m, const vocabulary& vocab,
                                  Engine& engine, const on_character& emit = {}) {
   require(!seed.empty(), "generate: the seed text is empty");
   require_temperature(temperature);
-  lstm_state<S> state = m.initial_state();
-  for (token_id id : vocab.encode(seed)) m.feed(state, id);
   std::u32string out;
-  for (index k = 0; k < length; ++k) {
-    const index next = sample(m.probabilities(state), temperature, engine);
-    out += vocab.symbol(static_cast<token_id>(next));
-    if (emit) emit(out.back());
-    m.feed(state, static_cast<token_id>(next));
-  }
+  generate_stateful_ids(m, vocab.encode(seed), length, sampling_options{temperature}, engine,
+                        [&](token_id id) {
+                          out += vocab.symbol(id);
+                          if (emit) emit(out.back());
+                        });
   return out;
 }
-
-// Called with each generated token id as soon as it exists.
-using on_token = std::function<void(token_id)>;
 
 // The book's window loop on ids: the window is the prime's length; any token kind.
 //   auto ids = generate_window_ids(m, prime_ids, 100, sampling_options{0.5}, engine);
@@ -115,14 +135,14 @@ void generate_batch(const model<S>& m, const std::vector<token_id>& prime, index
   }
   std::vector<bool> live(static_cast<std::size_t>(B), true);
   index live_count = B;
-  std::vector<double> p(static_cast<std::size_t>(m.vocab_size()));
+  std::vector<double> scratch;
   for (index k = 0; k < length && live_count > 0; ++k) {
-    const matrix<S>& probs = m.batch_probabilities(state);
+    const matrix<S>& logits = m.batch_logits(state);
     for (index b = 0; b < B; ++b) {
       const auto ub = static_cast<std::size_t>(b);
       if (!live[ub]) continue;  // an ended stream keeps its last token: its column is unused
-      std::copy(probs.col(b).data(), probs.col(b).data() + probs.rows(), p.begin());
-      ids[ub] = static_cast<token_id>(sample(p, options[ub], engines[ub]));
+      ids[ub] = static_cast<token_id>(
+          sample_logits(logits.col(b).data(), logits.rows(), options[ub], engines[ub], scratch));
       if (!on_token(b, ids[ub])) {
         live[ub] = false;
         --live_count;

@@ -79,7 +79,8 @@ class generator {
   // Samples one token, feeds it back, and returns its text (UTF-8: a character, or a word or
   // punctuation mark with the spacing before it).
   std::string next_token() {
-    const auto id = static_cast<token_id>(sample(model_.probabilities(state_), sampling_, engine_));
+    const auto id = static_cast<token_id>(sample_logits(
+        model_.logits(state_).data(), model_.vocab_size(), sampling_, engine_, scratch_));
     model_.feed(state_, id);
     return encode_utf8(detokenizer_.piece(id));
   }
@@ -108,6 +109,7 @@ class generator {
   lstm_state<float> state_;
   std::mt19937_64 engine_;
   sampling_options sampling_;
+  std::vector<double> scratch_;  // sample_logits's
   detokenizer detokenizer_;
   std::string prime_;
 };

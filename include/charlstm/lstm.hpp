@@ -15,7 +15,8 @@
 // For a one-hot input W_x x_t is column x_t of W_x: the input product is a gather, done by each
 // step just before its product (lstm_forward), so the gathered columns are still in cache.  W_h
 // is packed once per forward and W_h^T once per backward for the T step products (gemm_packed);
-// dW_h and db are accumulated by each backward step while dz_t is in cache.
+// dW_h and db are accumulated by each backward step while dz_t is in cache.  The one-stream
+// steps of generation (lstm_step, lstm_step_dense) read W_h as it is stored, with gemv.
 //
 // Memory of the cache (see lstm_cache): scalars = T*B*(4H [gates] + 4H [d_gates] + H [tanh c])
 //   + (T+1)*B*2H [h, c with the initial state in slot 0] + 3*H*B [d_h, d_c, d_h sum]
@@ -302,7 +303,7 @@ void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& ta
   gates.resize(4 * H);
   tanh_c.resize(H);
   gates.noalias() = w.w_x.col(id) + w.b;
-  gates.noalias() += w.w_h * h;
+  gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
   // c and h are updated in place: each unit reads c_prev[k] before writing c[k], and h_prev is
   // no longer needed once the product above has read it.
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
@@ -341,9 +342,9 @@ void lstm_step_dense(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<
   require_shape(x, w.input_size(), 1, "lstm_step_dense input");
   gates.resize(4 * H);
   tanh_c.resize(H);
-  gates.noalias() = w.w_x * x;
-  gates += w.b;
-  gates.noalias() += w.w_h * h;
+  gates = w.b;
+  gemv(4 * H, w.input_size(), w.w_x.data(), 4 * H, x.data(), gates.data(), true);
+  gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
 

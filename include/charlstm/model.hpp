@@ -400,13 +400,18 @@ class model {
       lstm_step_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1]);
     }
   }
+  // The next-token logits after the tokens fed so far (V, kept in s): what sample_logits draws
+  // from without a softmax.
+  const vector<S>& logits(lstm_state<S>& s) const {
+    s.logits = params.dense.b;
+    gemv(vocab_size(), hidden_size(), params.dense.w.data(), vocab_size(), s.h.back().data(),
+         s.logits.data(), true);
+    return s.logits;
+  }
   // The next-token distribution after the tokens fed so far.
   std::vector<double> probabilities(lstm_state<S>& s) const {
-    s.logits.resize(vocab_size());
     s.probs.resize(vocab_size());
-    s.logits.noalias() = params.dense.w * s.h.back();
-    s.logits += params.dense.b;
-    softmax<S>(s.probs, s.logits);
+    softmax<S>(s.probs, logits(s));
     return std::vector<double>(s.probs.data(), s.probs.data() + s.probs.size());
   }
 
@@ -427,12 +432,18 @@ class model {
       lstm_step_batch_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1]);
     }
   }
-  const matrix<S>& batch_probabilities(batch_state<S>& s) const {
+  // The (V, B) next-token logits, column b for stream b (kept in s).
+  const matrix<S>& batch_logits(batch_state<S>& s) const {
     const index B = s.h.back().cols();
     s.logits.resize(vocab_size(), B);
-    s.probs.resize(vocab_size(), B);
     s.logits.noalias() = params.dense.w * s.h.back();
     s.logits.colwise() += params.dense.b;
+    return s.logits;
+  }
+  const matrix<S>& batch_probabilities(batch_state<S>& s) const {
+    const index B = s.h.back().cols();
+    batch_logits(s);
+    s.probs.resize(vocab_size(), B);
     for (index b = 0; b < B; ++b) softmax<S>(s.probs.col(b), s.logits.col(b));
     return s.probs;
   }

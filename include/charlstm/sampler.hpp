@@ -181,4 +181,46 @@ index sample(const std::vector<double>& p, const sampling_options& options, Engi
   return draw(sampling_distribution(p, options), engine);
 }
 
+// The same draw from logits z (n) instead of probabilities: softmax(z)^(1/T), renormalised, is
+// softmax(z / T), so the distribution is sample(softmax(z), options)'s, computed with one exp per
+// token and no logarithm (the stateful loops call this for every token).  `q` is scratch, reused
+// so that a loop allocates nothing without top-k or top-p.  Consumes exactly one number from the
+// engine.  Throws if a logit is not finite (a model whose weights or state have overflowed).
+//   std::vector<double> q;  index next = sample_logits(z.data(), V, options, engine, q);
+template <class S, class Engine>
+index sample_logits(const S* z, index n, const sampling_options& options, Engine& engine,
+                    std::vector<double>& q) {
+  require_sampling(options);
+  require(n > 0, "sample_logits: no logits");
+  q.resize(static_cast<std::size_t>(n));
+  index best = 0;
+  for (index k = 0; k < n; ++k) {
+    if (!std::isfinite(z[k])) {
+      throw error("sampler: logit " + std::to_string(k) + " is " + std::to_string(z[k]) +
+                  ": the model's weights or state are not finite");
+    }
+    if (z[k] > z[best]) best = k;
+    q[static_cast<std::size_t>(k)] = static_cast<double>(z[k]);
+  }
+  if (options.temperature == 0) {
+    std::fill(q.begin(), q.end(), 0.0);
+    q[static_cast<std::size_t>(best)] = 1.0;
+  } else {
+    using batch = xsimd::batch<double>;
+    constexpr index W = batch::size;
+    const double top = static_cast<double>(z[best]), t = options.temperature;
+    index k = 0;
+    for (; k + W <= n; k += W) {
+      xsimd::exp((batch::load_unaligned(q.data() + k) - batch(top)) / batch(t))
+          .store_unaligned(q.data() + k);
+    }
+    for (; k < n; ++k) {
+      q[static_cast<std::size_t>(k)] = std::exp((q[static_cast<std::size_t>(k)] - top) / t);
+    }
+  }
+  if (options.top_k > 0) q = top_k_filter(std::move(q), options.top_k);
+  if (options.top_p < 1) q = top_p_filter(std::move(q), options.top_p);
+  return draw(q, engine);
+}
+
 }  // namespace charlstm

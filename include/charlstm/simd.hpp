@@ -430,4 +430,59 @@ void gemm(index M, index N, index K, const S* a, index lda, const S* b, index b_
   scalar::gemm(M - tiled, N, K, a + tiled, 1, lda, b, b_rs, b_cs, c + tiled, ldc, accumulate);
 }
 
+
+// y (M) [+]= A (M, K) * x (K), A column-major with leading dimension lda: the products of
+// generation with one stream (W_h h, W_x x and the dense layer at every token).  A is read once
+// and straight from its storage (packing would cost as much as the product).  Eight vectors of y
+// are accumulated at a time, so that eight independent FMA chains hide the FMA latency (the
+// general micro-kernel has four per column).  Rows past the last whole vector are computed as
+// the last M rows' vector when M holds one (the rows already written are not touched again),
+// else by the scalar formula.
+template <class Arch = xsimd::default_arch, class S>
+void gemv(index M, index K, const S* a, index lda, const S* x, S* y, bool accumulate) {
+  using batch = xsimd::batch<S, Arch>;
+  constexpr index W = batch::size, R = 8;
+  index m0 = 0;
+  for (; m0 + R * W <= M; m0 += R * W) {
+    batch acc[R];
+#pragma GCC unroll 8
+    for (index r = 0; r < R; ++r) {
+      acc[r] = accumulate ? batch::load_unaligned(y + m0 + r * W) : batch(S(0));
+    }
+    for (index k = 0; k < K; ++k) {
+      const batch xk(x[k]);
+      const S* col = a + m0 + k * lda;
+#pragma GCC unroll 8
+      for (index r = 0; r < R; ++r) acc[r] = xsimd::fma(batch::load_unaligned(col + r * W), xk, acc[r]);
+    }
+#pragma GCC unroll 8
+    for (index r = 0; r < R; ++r) acc[r].store_unaligned(y + m0 + r * W);
+  }
+  for (; m0 + W <= M; m0 += W) {
+    // Two chains over even and odd k.
+    batch even = accumulate ? batch::load_unaligned(y + m0) : batch(S(0)), odd(S(0));
+    index k = 0;
+    for (; k + 1 < K; k += 2) {
+      even = xsimd::fma(batch::load_unaligned(a + m0 + k * lda), batch(x[k]), even);
+      odd = xsimd::fma(batch::load_unaligned(a + m0 + (k + 1) * lda), batch(x[k + 1]), odd);
+    }
+    if (k < K) even = xsimd::fma(batch::load_unaligned(a + m0 + k * lda), batch(x[k]), even);
+    (even + odd).store_unaligned(y + m0);
+  }
+  if (m0 == M) return;
+  if (M >= W) {
+    // The last W rows as one vector; only rows m0.. are stored.
+    const index last = M - W;
+    batch acc(S(0));
+    for (index k = 0; k < K; ++k) {
+      acc = xsimd::fma(batch::load_unaligned(a + last + k * lda), batch(x[k]), acc);
+    }
+    alignas(64) S tail[W];
+    acc.store_aligned(tail);
+    for (index r = m0; r < M; ++r) y[r] = (accumulate ? y[r] : S(0)) + tail[r - last];
+    return;
+  }
+  scalar::gemm(M - m0, index{1}, K, a + m0, 1, lda, x, 1, K, y + m0, M, accumulate);
+}
+
 }  // namespace charlstm
