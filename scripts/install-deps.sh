@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev                # libFuzzer targets (scripts/fuzz.sh)
   chromium                                # renders the HTML training report in a test
   libdnnl-dev                             # oneDNN, for its LSTM primitive in benchmarks/compare.sh
+  time                                    # GNU time: peak memory in benchmarks/memory.sh
 )
 
 sudo=""

@@ -176,7 +176,8 @@ inline std::u32string load_text(const std::string& path, bool lower) {
                 ": not a text file (UTF-16? convert it with iconv -f utf-16 -t utf-8)");
   }
   std::u32string text = decode_utf8(bytes, path);
-  return lower ? lowercase(std::move(text)) : text;
+  if (lower) text = lowercase(std::move(text));
+  return text;  // moved out: no copy (a `lower ? ... : text` would copy the whole text)
 }
 
 // "U+00E9 'é'" for messages.

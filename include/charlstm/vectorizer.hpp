@@ -35,14 +35,18 @@ struct window_set {
 // Windows over `ids` (which must outlive the result).
 //   window_set windows = make_windows(ids, 60, 3);   // the book: 200,278 windows on Nietzsche
 // Throws if maxlen or step is not positive or the corpus has no window.
-inline window_set make_windows(const std::vector<token_id>& ids, index maxlen, index step) {
+// The same over ids[0..length), e.g. the training part of a corpus, without a copy.
+inline window_set make_windows(const token_id* ids, index length, index maxlen, index step) {
   require(maxlen > 0, "maxlen must be positive, got " + std::to_string(maxlen));
   require(step > 0, "step must be positive, got " + std::to_string(step));
-  window_set set{ids.data(), static_cast<index>(ids.size()), maxlen, step};
-  require(set.size() > 0, "the corpus has " + std::to_string(ids.size()) +
+  window_set set{ids, length, maxlen, step};
+  require(set.size() > 0, "the corpus has " + std::to_string(length) +
                               " characters, fewer than maxlen + 1 = " + std::to_string(maxlen + 1) +
                               ": use a longer text or a smaller maxlen");
   return set;
+}
+inline window_set make_windows(const std::vector<token_id>& ids, index maxlen, index step) {
+  return make_windows(ids.data(), static_cast<index>(ids.size()), maxlen, step);
 }
 
 // Gathers windows `which[0..B)` into a time-major batch: ids_out[t*B + b] is step t of window
@@ -100,15 +104,18 @@ struct stream_set {
 // B streams over `ids` (which must outlive the result), read seq_len steps at a time.
 //   stream_set streams = make_streams(ids, 128, 100);
 // Throws if B or seq_len is not positive or the corpus has fewer than B + 1 ids.
-inline stream_set make_streams(const std::vector<token_id>& ids, index streams, index seq_len) {
+// The same over ids[0..length), e.g. the training part of a corpus, without a copy.
+inline stream_set make_streams(const token_id* ids, index length, index streams, index seq_len) {
   require(streams > 0, "the number of streams (batch) must be positive, got " +
                            std::to_string(streams));
   require(seq_len > 0, "seq_len must be positive, got " + std::to_string(seq_len));
-  require(static_cast<index>(ids.size()) > streams,
-          "the text has " + std::to_string(ids.size()) + " tokens, too few for " +
-              std::to_string(streams) + " streams (batch) of at least one step: " +
-              "use a longer text or a smaller --batch");
-  return {ids.data(), static_cast<index>(ids.size()), streams, seq_len};
+  require(length > streams, "the text has " + std::to_string(length) + " tokens, too few for " +
+                                std::to_string(streams) + " streams (batch) of at least one step: " +
+                                "use a longer text or a smaller --batch");
+  return {ids, length, streams, seq_len};
+}
+inline stream_set make_streams(const std::vector<token_id>& ids, index streams, index seq_len) {
+  return make_streams(ids.data(), static_cast<index>(ids.size()), streams, seq_len);
 }
 
 // The book's dense arrays: x (N, maxlen, V) and y (N, V), row-major, 1 where the character is.
