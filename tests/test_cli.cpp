@@ -78,6 +78,26 @@ TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[
       std::regex_search(eval.out, std::regex(R"(loss \d\.\d{4} nats/char, \d\.\d{4} bits/char)")));
 }
 
+TEST_CASE("A time limit stops after the step that reaches it and saves like --max-steps", "[cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", small_corpus());
+  // A limit of 1e-9 minutes is past after the first step, whatever the machine's speed.
+  const auto r = run_cli("train " + small_flags(dir) + " --epochs 3 --time-limit 1e-9 --out " +
+                         quote(dir / "m.safetensors"));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("epoch 1 stopped after batch 1 of ") &&
+                        Catch::Contains(", 1 steps in all)"));
+  CHECK_THAT(r.out, !Catch::Contains("Epoch 2/3"));
+  charlstm::checkpoint_info info;
+  CHECK(load(dir / "m.safetensors", info).steps == 1);
+  // The limit is for this run: resuming without it trains to the end.
+  const auto resumed = run_cli("train --resume " + quote(dir / "m.safetensors") + " --epochs 3");
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("Epoch 3/3"));
+}
+
 TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());

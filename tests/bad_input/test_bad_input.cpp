@@ -234,6 +234,8 @@ TEST_CASE("Bad flags: sizes, steps, fractions, rates, temperatures, NaN, unknown
       {"--step -2", "--step must be at least 1, got -2"},
       {"--epochs 0", "--epochs must be at least 1, got 0"},
       {"--max-steps 0", "--max-steps must be at least 1"},
+      {"--time-limit -1", "--time-limit must be a number of minutes >= 0 (0: no limit), got -1"},
+      {"--time-limit nan", "--time-limit must be a number of minutes >= 0 (0: no limit), got nan"},
       {"--threads 0", "--threads must be in [1, 256], got 0"},
       {"--threads 100000", "--threads must be in [1, 256], got 100000"},
       {"--sample-length -1", "--sample-length must be >= 0"},

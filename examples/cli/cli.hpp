@@ -1,0 +1,77 @@
+// The `charlstm` command-line tool's shared parts: each subcommand's options and entry point,
+// and the helpers more than one of them uses (corpora by name, number formatting, checkpoint
+// metadata).  One file per subcommand beside this one; main.cpp parses the flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charlstm/charlstm.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cli {
+
+using charlstm::index;
+using charlstm::require;
+using clock_type = std::chrono::steady_clock;
+
+inline double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// A character vocabulary larger than this is almost surely not text (or a binary file that
+// happens to be valid UTF-8); `--max-char-vocab` raises it for scripts with many characters.
+constexpr long default_max_char_vocab = 1000;
+
+struct train_options {
+  std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
+  std::string tokens = "char";
+  long max_vocab = static_cast<long>(charlstm::default_max_vocab);
+  std::string mode = "sequence", optimizer = "rmsprop";
+  long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
+  long max_char_vocab = default_max_char_vocab;
+  long seq_len = 100, layers = 1, lr_decay_after = 10, patience = 0;
+  long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
+  long sample_length = 400, log_every = 20;
+  double lr = 0.01, val_fraction = 0.1, clip_norm = 5, dropout = 0, lr_decay = 1;
+  double time_limit = 0;  // minutes of training in this run; 0: none
+  bool lowercase = true;
+  unsigned long long seed = 1;
+};
+
+struct generate_options {
+  std::string model, prime, temperatures = "1.0", stop, out;
+  long length = 400, top_k = 0, num_samples = 1;
+  double top_p = 1.0;
+  unsigned long long seed = 1;
+  bool window = false, drop_unknown = false, greedy = false;
+};
+
+// The subcommands; each returns the process's exit code and throws charlstm::error for bad
+// input, which main() prints as one line.
+int train(train_options o, const CLI::App& cmd);  // train.cpp
+int generate(const generate_options& o);          // generate.cpp
+int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
+                     long threads);                          // eval.cpp
+int stats(const std::string& corpus, long max_vocab);        // eval.cpp
+int report(const std::string& model_path, std::string out);  // report.cpp
+
+// Helpers (common.cpp).
+bool file_exists(const std::string& path);
+// A path as given, or a corpus name resolved to ../shared/data, the cache, or a download.
+std::string resolve_corpus(const std::string& arg);
+// "0.2,0.5,1.0,1.2" -> the temperatures, each checked; `flag` names the option in messages.
+std::vector<double> parse_temperatures(const std::string& list,
+                                       const std::string& flag = "--temperatures");
+std::string format_number(double v, int precision = 4);  // fixed, `precision` decimals
+std::string format_general(double v);                    // %g
+std::string format_duration(double seconds);             // 42s, 3:05, 1:02:03
+// A checkpoint's metadata value, as text, integer or number; throws naming the key if it is
+// missing or malformed.
+const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key);
+long meta_long(const charlstm::checkpoint_info& info, const std::string& key);
+double meta_double(const charlstm::checkpoint_info& info, const std::string& key);
+
+}  // namespace cli

@@ -1,0 +1,168 @@
+// The command-line tool's helpers: corpora by name (../shared/data, the cache, or a download
+// checked against its SHA-256), number formatting and checkpoint metadata.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+
+#include "cli.hpp"
+
+namespace cli {
+
+namespace {
+
+struct named_corpus {
+  const char* name;
+  const char* file;
+  const char* url;
+  const char* sha256;
+};
+
+const named_corpus known_corpora[] = {
+    {"nietzsche", "nietzsche.txt", "https://s3.amazonaws.com/text-datasets/nietzsche.txt",
+     "8f140bcac6986db4b7930f9573ec18a74e10ad6084e31a13303cc654025ec33b"},
+    {"tinyshakespeare", "tinyshakespeare.txt",
+     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"},
+    {"moes_tavern", "moes_tavern_lines.txt",
+     "https://raw.githubusercontent.com/udacity/deep-learning/master/tv-script-generation/data/"
+     "simpsons/moes_tavern_lines.txt",
+     "44eaf379f2368165d52d395329d0c639ef1a0036d5b7e2c0f0d3acfd657d7ed4"},
+};
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+std::string cache_directory() {
+  if (const char* dir = std::getenv("CHARLSTM_DATA"); dir && *dir) return dir;
+  const char* home = std::getenv("HOME");
+  require(home && *home,
+          "neither CHARLSTM_DATA nor HOME is set: set CHARLSTM_DATA to a directory for corpora");
+  return std::string(home) + "/.cache/charlstm";
+}
+
+std::string sha256_of(const std::string& path) {
+  FILE* pipe = ::popen(("sha256sum " + shell_quote(path)).c_str(), "r");
+  require(pipe != nullptr, "cannot run sha256sum");
+  char buf[65] = {0};
+  const std::size_t n = std::fread(buf, 1, 64, pipe);
+  ::pclose(pipe);
+  return std::string(buf, n);
+}
+
+}  // namespace
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+
+std::string resolve_corpus(const std::string& arg) {
+  const named_corpus* known = nullptr;
+  for (const auto& c : known_corpora) {
+    if (arg == c.name) known = &c;
+  }
+  if (!known) {
+    // A path that exists goes on to the reader, which says why it cannot be read if it cannot.
+    if (::access(arg.c_str(), F_OK) != 0) {
+      throw charlstm::error("corpus '" + arg + "' is neither a readable file nor a known name " +
+                            "(nietzsche, tinyshakespeare, moes_tavern): " + std::strerror(errno));
+    }
+    return arg;
+  }
+  for (const char* dir : {"../shared/data", CHARLSTM_DATA_DIR}) {
+    if (file_exists(std::string(dir) + "/" + known->file))
+      return std::string(dir) + "/" + known->file;
+  }
+  const std::string dir = cache_directory(), target = dir + "/" + known->file;
+  if (file_exists(target)) return target;
+  std::cerr << "downloading " << known->name << " from " << known->url << " into " << dir << "\n";
+  require(std::system(("mkdir -p " + shell_quote(dir)).c_str()) == 0, "cannot create " + dir);
+  const std::string temp = target + ".download";
+  const int rc =
+      std::system(("curl -fsSL --retry 2 -o " + shell_quote(temp) + " " + known->url).c_str());
+  if (rc != 0) {
+    std::remove(temp.c_str());
+    throw charlstm::error("download of " + std::string(known->url) + " failed (curl exit " +
+                          std::to_string(rc) + "): check the network, or pass the file's path");
+  }
+  const std::string sum = sha256_of(temp);
+  if (sum != known->sha256) {
+    std::remove(temp.c_str());
+    throw charlstm::error("downloaded " + std::string(known->name) + " has SHA-256 " + sum +
+                          ", expected " + known->sha256 + ": the file was not kept");
+  }
+  require(std::rename(temp.c_str(), target.c_str()) == 0, "cannot move the download to " + target);
+  return target;
+}
+
+std::vector<double> parse_temperatures(const std::string& list, const std::string& flag) {
+  std::vector<double> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const double t = std::strtod(item.c_str(), &end);
+    require(!item.empty() && end && *end == '\0', flag + ": '" + item + "' is not a number");
+    charlstm::require_temperature(t);
+    out.push_back(t);
+  }
+  require(!out.empty(), flag + ": give at least one value, e.g. 0.2,0.5,1.0,1.2");
+  return out;
+}
+
+std::string format_number(double v, int precision) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+std::string format_general(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(seconds);
+  if (s < 60) return std::to_string(s) + "s";
+  char buf[32];
+  if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  }
+  return buf;
+}
+
+const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key) {
+  auto it = info.metadata.find(key);
+  require(it != info.metadata.end(),
+          "checkpoint metadata has no '" + key + "' (not written by `charlstm train`?)");
+  return it->second;
+}
+
+long meta_long(const charlstm::checkpoint_info& info, const std::string& key) {
+  const std::string& v = meta_at(info, key);
+  char* end = nullptr;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  require(!v.empty() && *end == '\0',
+          "checkpoint metadata '" + key + "' is not an integer: '" + v + "'");
+  return static_cast<long>(x);
+}
+
+double meta_double(const charlstm::checkpoint_info& info, const std::string& key) {
+  const std::string& v = meta_at(info, key);
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  require(!v.empty() && *end == '\0' && std::isfinite(x),
+          "checkpoint metadata '" + key + "' is not a number: '" + v + "'");
+  return x;
+}
+
+}  // namespace cli

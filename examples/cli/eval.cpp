@@ -1,0 +1,69 @@
+// `charlstm eval` (a checkpoint's loss on a text) and `charlstm stats` (a corpus's statistics,
+// the Simpsons notebook's and the word level's).
+#include <cmath>
+#include <cstdio>
+
+#include "cli.hpp"
+
+namespace cli {
+
+int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
+                     long threads) {
+  charlstm::checkpoint_info info;
+  charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
+  const std::string path = resolve_corpus(corpus);
+  const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
+  const std::vector<charlstm::token_id> ids =
+      charlstm::encode_text(info.vocab, text, drop_unknown, "corpus " + path);
+  charlstm::batch_trainer<float> trainer(model, threads);
+  const auto mode = info.metadata.find("mode");
+  if (mode != info.metadata.end() && mode->second == "sequence") {
+    // As validation in training: up to `batch` streams, the state carried, the loss at every step.
+    require(ids.size() >= 2, "the text is too short to evaluate (fewer than 2 characters)");
+    const charlstm::stream_set streams = charlstm::make_streams(
+        ids, std::min<index>(meta_long(info, "batch"), static_cast<index>(ids.size()) - 1),
+        meta_long(info, "seq_len"));
+    const double loss = charlstm::evaluate_sequence(trainer, streams);
+    std::printf(
+        "%s: %ld characters predicted (sequence mode), loss %.4f nats/char, %.4f bits/char\n",
+        path.c_str(), static_cast<long>(streams.targets_before(streams.batches())), loss,
+        loss / std::log(2.0));
+    return 0;
+  }
+  const charlstm::window_set windows =
+      charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
+  const double loss = charlstm::evaluate(trainer, windows, meta_long(info, "batch"));
+  const char* unit = info.vocab.kind == charlstm::token_kind::word ? "word" : "char";
+  std::printf("%s: %ld windows, loss %.4f nats/%s, %.4f bits/%s\n", path.c_str(),
+              static_cast<long>(windows.size()), loss, unit, loss / std::log(2.0), unit);
+  return 0;
+}
+
+int stats(const std::string& corpus, long max_vocab) {
+  require(max_vocab >= 2 && max_vocab <= 1000000,
+          "--max-vocab must be in [2, 1000000], got " + std::to_string(max_vocab));
+  const std::string path = resolve_corpus(corpus);
+  const std::u32string text = charlstm::load_text(path, false);
+  const charlstm::text_statistics s = charlstm::statistics(text);
+  std::printf("Dataset stats for %s\n", path.c_str());
+  std::printf("Length: %zu characters, %zu unique (%ld lowercased)\n", s.characters,
+              s.unique_characters,
+              static_cast<long>(charlstm::vocabulary(charlstm::lowercase(text)).size()));
+  std::printf("Roughly the number of unique words: %zu\n", s.unique_words);
+  std::printf("Number of scenes: %zu\n", s.scenes);
+  std::printf("Average number of lines in each scene: %.4f\n", s.lines_per_scene);
+  std::printf("Number of lines: %zu\n", s.lines);
+  std::printf("Average number of words in each line: %.4f\n", s.words_per_line);
+  // The word level of `train --tokens word` (lowercased, punctuation as named tokens).
+  const charlstm::word_statistics w =
+      charlstm::word_level_statistics(charlstm::lowercase(text), max_vocab);
+  std::printf("Word tokens (lowercased, punctuation as named tokens): %zu, %zu unique\n", w.tokens,
+              w.unique_tokens);
+  std::printf("Word vocabulary at --max-vocab %ld: %zu tokens; %zu tokens (%.2f%%) unknown\n",
+              max_vocab, w.vocabulary_size, w.unknown_tokens,
+              w.tokens
+                  ? 100.0 * static_cast<double>(w.unknown_tokens) / static_cast<double>(w.tokens)
+                  : 0.0);
+  return 0;
+}
+}  // namespace cli

@@ -1,0 +1,129 @@
+// `charlstm generate`: text from a checkpoint, stateful (one LSTM step per token, several
+// samples as one batch) or with the book's window loop; streamed to stdout or written to --out.
+#include <cstdio>
+#include <random>
+
+#include "cli.hpp"
+
+namespace cli {
+
+namespace {
+
+// Stream b's engine: the seed itself for stream 0 (so one sample is what it always was), then
+// distinct, well-mixed seeds; a stream's text does not depend on how many streams run.
+std::mt19937_64 stream_engine(unsigned long long seed, std::size_t b) {
+  return std::mt19937_64(b == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * (b + 1)));
+}
+
+}  // namespace
+
+int generate(const generate_options& o) {
+  require(o.length >= 1,
+          "--length must be at least 1 (tokens to generate), got " + std::to_string(o.length));
+  require(o.num_samples >= 1 && o.num_samples <= 4096,
+          "--num-samples must be in [1, 4096], got " + std::to_string(o.num_samples));
+  const std::vector<double> temperatures =
+      o.greedy ? std::vector<double>{0.0} : parse_temperatures(o.temperatures, "--temperature");
+  // One stream per (temperature, sample), temperature-major: the batch the model advances.
+  std::vector<charlstm::sampling_options> options;
+  std::vector<std::string> labels;
+  for (double t : temperatures) {
+    for (long n = 1; n <= o.num_samples; ++n) {
+      options.push_back({t, static_cast<index>(o.top_k), o.top_p});
+      charlstm::require_sampling(options.back());
+      char shown[32];
+      std::snprintf(shown, sizeof shown, "%g", t);  // as train labels its samples
+      labels.push_back("------ temperature: " + std::string(shown) +
+                       (o.num_samples > 1
+                            ? ", sample " + std::to_string(n) + "/" + std::to_string(o.num_samples)
+                            : ""));
+    }
+  }
+  charlstm::checkpoint_info info;
+  charlstm::model<float> model = charlstm::load_checkpoint<float>(o.model, info);
+  std::vector<charlstm::token_id> prime = charlstm::encode_prime(info, o.prime, o.drop_unknown);
+  if (o.window) {
+    const auto maxlen = static_cast<std::size_t>(meta_long(info, "maxlen"));
+    if (prime.size() > maxlen) prime.erase(prime.begin(), prime.end() - static_cast<long>(maxlen));
+  }
+  const std::string prime_text = charlstm::encode_utf8(charlstm::decode_text(info.vocab, prime));
+
+  // Output: stdout as it is produced, or the whole of it into --out, written atomically.
+  std::string file_text;
+  const auto write = [&](const std::string& text) {
+    if (!o.out.empty()) {
+      file_text += text;
+    } else {
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+    }
+  };
+  // One stream streams token by token; several print each sample, labelled, when it ends.
+  const std::size_t B = options.size();
+  const bool streaming = B == 1;
+  std::vector<std::mt19937_64> engines;
+  std::vector<charlstm::detokenizer> pieces;
+  std::vector<std::string> texts(B);
+  std::vector<bool> printed(B, false);
+  for (std::size_t b = 0; b < B; ++b) {
+    engines.push_back(stream_engine(o.seed, b));
+    pieces.emplace_back(info.vocab);
+    for (charlstm::token_id id : prime) pieces.back().piece(id);
+  }
+  const auto finish = [&](std::size_t b) {
+    if (printed[b]) return;
+    printed[b] = true;
+    if (streaming) {
+      write("\n");
+    } else {
+      write(labels[b] + "\n" + prime_text + texts[b] + "\n");
+    }
+  };
+  if (streaming) write(prime_text);
+  index produced = 0;
+  // Adds token id to stream b; false once the stream has produced --stop.
+  const auto on_token = [&](index bi, charlstm::token_id id) {
+    const auto b = static_cast<std::size_t>(bi);
+    const std::string piece = charlstm::encode_utf8(pieces[b].piece(id));
+    const std::size_t before = texts[b].size();
+    texts[b] += piece;
+    ++produced;
+    if (streaming) write(piece);
+    if (!o.stop.empty()) {
+      const std::size_t from = before >= o.stop.size() ? before - o.stop.size() + 1 : 0;
+      if (texts[b].find(o.stop, from) != std::string::npos) {
+        finish(b);
+        return false;
+      }
+    }
+    return true;
+  };
+  const auto start = clock_type::now();
+  if (o.window) {
+    // The book's loop re-reads a window per token and does not batch: streams run in turn.
+    for (std::size_t b = 0; b < B; ++b) {
+      std::vector<charlstm::token_id> window = prime;
+      for (index k = 0; k < o.length; ++k) {
+        const auto next = static_cast<charlstm::token_id>(
+            charlstm::sample(model.predict(window.data(), static_cast<index>(window.size())),
+                             options[b], engines[b]));
+        window.erase(window.begin());
+        window.push_back(next);
+        if (!on_token(static_cast<index>(b), next)) break;
+      }
+      finish(b);
+    }
+  } else {
+    charlstm::generate_batch(model, prime, o.length, options, engines, on_token);
+    for (std::size_t b = 0; b < B; ++b) finish(b);
+  }
+  const double elapsed = seconds_since(start);
+  if (!o.out.empty()) charlstm::write_file_atomically(o.out, file_text);
+  const char* unit = info.vocab.kind == charlstm::token_kind::word ? "tokens" : "characters";
+  std::fprintf(stderr, "generated %ld %s in %zu sample(s) (%s) in %.3fs: %.0f %s/s\n",
+               static_cast<long>(produced), unit, B, o.window ? "window" : "stateful", elapsed,
+               static_cast<double>(produced) / std::max(elapsed, 1e-9), unit);
+  return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,181 @@
+// charlstm: the command-line tool.  Train the book's model on any text, resume, generate,
+// evaluate, report, and print a corpus's statistics.  `charlstm --help` and `charlstm CMD
+// --help` list the flags; docs/cli.md explains them.  All library errors arrive as
+// charlstm::error and end here as one line on stderr and a non-zero exit.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "cli.hpp"
+
+using namespace cli;
+
+int main(int argc, char** argv) {
+  // Past `ulimit -f`, write() must fail with EFBIG so that a save reports it; by default
+  // SIGXFSZ would kill the process instead.
+  std::signal(SIGXFSZ, SIG_IGN);
+  CLI::App app{"charlstm: train character-level LSTM language models and generate text"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", charlstm::version_string);
+
+  train_options t;
+  CLI::App* train_cmd = app.add_subcommand("train",
+                                           "train a model (sequence mode; --mode window is the "
+                                           "book's), writing a checkpoint after every epoch");
+  train_cmd
+      ->add_option("--corpus", t.corpus, "text file, or nietzsche | tinyshakespeare | moes_tavern")
+      ->capture_default_str();
+  train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
+  train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();
+  train_cmd->add_option("--max-steps", t.max_steps, "stop after this many optimizer steps in all");
+  train_cmd->add_option("--time-limit", t.time_limit,
+                        "stop after this many minutes of training in this run, saving as "
+                        "--max-steps does (0: no limit)");
+  train_cmd
+      ->add_option("--maxlen", t.maxlen, "window length (window mode; the samples' seed length)")
+      ->capture_default_str();
+  train_cmd->add_option("--step", t.step, "characters between window starts")
+      ->capture_default_str();
+  train_cmd->add_option("--hidden", t.hidden, "LSTM units")->capture_default_str();
+  train_cmd->add_option("--batch", t.batch, "windows per batch, or streams in sequence mode")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--mode", t.mode,
+                   "sequence: streams with carried state, loss at every step; window: the book's")
+      ->capture_default_str();
+  train_cmd->add_option("--seq-len", t.seq_len, "steps per update in sequence mode")
+      ->capture_default_str();
+  train_cmd->add_option("--layers", t.layers, "stacked LSTM layers")->capture_default_str();
+  train_cmd->add_option("--dropout", t.dropout, "dropout between stacked layers (training only)")
+      ->capture_default_str();
+  train_cmd->add_option("--optimizer", t.optimizer, "rmsprop | adam")->capture_default_str();
+  train_cmd->add_option("--lr", t.lr, "learning rate (default 0.01 for rmsprop, 0.002 for adam)");
+  train_cmd
+      ->add_option("--lr-decay", t.lr_decay,
+                   "multiply the learning rate by this every epoch after --lr-decay-after (1: off)")
+      ->capture_default_str();
+  train_cmd->add_option("--lr-decay-after", t.lr_decay_after, "epochs at the full learning rate")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--patience", t.patience,
+                   "stop after this many epochs without a better validation loss (0: off)")
+      ->capture_default_str();
+  train_cmd->add_flag("--lowercase,!--no-lowercase", t.lowercase,
+                      "lowercase the corpus (default on, as the book)");
+  train_cmd
+      ->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")
+      ->capture_default_str();
+  train_cmd->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_cmd
+      ->add_option("--clip-norm", t.clip_norm,
+                   "clip the gradient's global norm to this (0: off, as the book)")
+      ->capture_default_str();
+  train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
+      ->capture_default_str();
+  train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  train_cmd
+      ->add_option("--max-char-vocab", t.max_char_vocab,
+                   "refuse a corpus with more distinct characters than this (binary files)")
+      ->capture_default_str();
+  train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--log-every", t.log_every,
+                   "steps between rows of MODEL's metrics.csv (and one at each epoch's end)")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--sample-length", t.sample_length,
+                   "characters sampled per temperature (0: none)")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--tokens", t.tokens,
+                   "char: Unicode code points (the book); word: words and named punctuation")
+      ->capture_default_str();
+  train_cmd
+      ->add_option(
+          "--max-vocab", t.max_vocab,
+          "--tokens word: keep this many most frequent tokens (unknown-word token included)")
+      ->capture_default_str();
+
+  generate_options g;
+  CLI::App* gen_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
+  gen_cmd->add_option("--model", g.model, "checkpoint")->required();
+  gen_cmd->add_option("--prime", g.prime,
+                      "text to start from (default: a window of the training text)");
+  gen_cmd->add_option("--length", g.length, "tokens (characters or words) to generate per sample")
+      ->capture_default_str();
+  gen_cmd
+      ->add_option("--temperature", g.temperatures,
+                   "one value or a comma list (one sample each); 0 = the most likely token, "
+                   "1 = the model's distribution")
+      ->capture_default_str();
+  gen_cmd->add_option("--top-k", g.top_k, "sample among the k most likely tokens (0: all)")
+      ->capture_default_str();
+  gen_cmd
+      ->add_option(
+          "--top-p", g.top_p,
+          "sample among the smallest set of most likely tokens reaching this mass (1: all)")
+      ->capture_default_str();
+  gen_cmd->add_flag("--greedy", g.greedy, "always the most likely token (temperature 0)");
+  gen_cmd->add_option("--stop", g.stop, "end a sample once it has produced this text");
+  gen_cmd
+      ->add_option("--num-samples", g.num_samples,
+                   "samples per temperature, generated together as one batch")
+      ->capture_default_str();
+  gen_cmd->add_option("--out", g.out, "write the text to this file (atomically) instead of stdout");
+  gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
+  auto* stateful_flag =
+      gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
+  gen_cmd
+      ->add_flag("--window", g.window,
+                 "the book's loop: re-read the last maxlen characters for each one")
+      ->excludes(stateful_flag);
+  gen_cmd->add_flag("--drop-unknown", g.drop_unknown,
+                    "drop prime characters outside the vocabulary instead of failing");
+
+  std::string eval_model, eval_corpus;
+  bool eval_drop = false;
+  long eval_threads = t.threads;
+  CLI::App* eval_cmd = app.add_subcommand(
+      "eval", "mean loss of a checkpoint on a text, in nats and bits per character");
+  eval_cmd->add_option("--model", eval_model, "checkpoint")->required();
+  eval_cmd->add_option("--corpus", eval_corpus, "text file or corpus name")->required();
+  eval_cmd->add_flag("--drop-unknown", eval_drop,
+                     "drop characters outside the vocabulary instead of failing");
+  eval_cmd->add_option("--threads", eval_threads, "threads")->capture_default_str();
+
+  std::string stats_corpus;
+  long stats_max_vocab = static_cast<long>(charlstm::default_max_vocab);
+  CLI::App* stats_cmd = app.add_subcommand("stats", "dataset statistics (the Simpsons notebook's)");
+  stats_cmd->add_option("--corpus", stats_corpus, "text file or corpus name")->required();
+  stats_cmd
+      ->add_option("--max-vocab", stats_max_vocab, "word vocabulary cap for the word-level lines")
+      ->capture_default_str();
+
+  std::string report_model, report_out;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "an HTML page of a training run: loss curves, throughput, settings, samples");
+  report_cmd->add_option("--model", report_model, "checkpoint written by train")->required();
+  report_cmd->add_option("--out", report_out, "page to write (default: MODEL with .html)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (train_cmd->parsed()) return train(t, *train_cmd);
+    if (gen_cmd->parsed()) return generate(g);
+    if (eval_cmd->parsed()) {
+      require(eval_threads >= 1 && eval_threads <= 256, "--threads must be in [1, 256]");
+      return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
+    }
+    if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab);
+    if (report_cmd->parsed()) return report(report_model, report_out);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "charlstm: error: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}
