@@ -64,6 +64,48 @@ BENCHMARK(bm_train_book)
     ->UseRealTime()
     ->MinTime(2.0);
 
+// Sequence mode, the CLI's default: 128 streams read in order, 100 steps per update, the loss at
+// every step, the state carried between updates; RMSprop.  Arguments: hidden units, layers,
+// threads.  items_per_second = characters (targets) per second.  GFLOP/s counts, per character,
+// the three products of each recurrent kernel (W_h: 4H x H; layers above the first also W_x:
+// 4H x H) and of the dense layer; the first layer's input is a gather.
+void bm_train_sequence(benchmark::State& state) {
+  const index hidden = state.range(0), layers = state.range(1), threads = state.range(2);
+  constexpr index streams_B = 128, seq_T = 100;
+  const auto& d = data();
+  const charlstm::stream_set streams{d.ids.data(), static_cast<index>(d.ids.size()), streams_B,
+                                     seq_T};
+  charlstm::model<float> m(d.vocab.size(), hidden, 1, layers);
+  charlstm::batch_trainer<float> trainer(m, threads);
+  charlstm::layer_states<float> carried;
+  carried.reset(layers, hidden, streams_B);
+  std::vector<token_id> ids(seq_T * streams_B), targets(seq_T * streams_B);
+  index batch = 0, characters = 0;
+  for (auto _ : state) {
+    if (batch == streams.batches()) {  // a new epoch: a fresh state, as train_sequence_epoch
+      batch = 0;
+      carried.reset(layers, hidden, streams_B);
+    }
+    const index T = streams.steps_in(batch);
+    streams.gather(batch, ids.data(), targets.data());
+    benchmark::DoNotOptimize(
+        trainer.train_step({ids.data(), targets.data(), T, streams_B, true, 0}, &carried));
+    characters += T * streams_B;
+    ++batch;
+  }
+  const double H = static_cast<double>(hidden), V = static_cast<double>(d.vocab.size());
+  const double flops_per_character =
+      3.0 * 2 * (4 * H * H + static_cast<double>(layers - 1) * 8 * H * H + V * H);
+  state.SetItemsProcessed(characters);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops_per_character * 1e-9 * static_cast<double>(characters), benchmark::Counter::kIsRate);
+}
+BENCHMARK(bm_train_sequence)
+    ->ArgNames({"H", "layers", "threads"})
+    ->ArgsProduct({{128, 256, 512}, {1, 2, 3}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 void bm_generate_stateful(benchmark::State& state) {
   const auto& d = data();
   charlstm::model<float> m(d.vocab.size(), H, 1);

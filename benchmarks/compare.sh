@@ -97,6 +97,22 @@ print("configurations (1: 1 torch + 1 BLAS thread; 2: 2+2 or 1 torch + 2 BLAS); 
 print("oneDNN: its LSTM primitive alone (lstm_forward training + lstm_backward, no dense, loss or optimizer),")
 print("OMP_NUM_THREADS = the row's threads; empty when libdnnl-dev is not installed")
 print(f"FMA peak: 1 thread {peak(1):.0f} GFLOP/s, 2 threads {peak(2):.0f} GFLOP/s")
+seq = sorted((int(b["name"].split("/")[1].split(":")[1]), int(b["name"].split("/")[2].split(":")[1]), b)
+             for b in c.values() if b["name"].startswith("bm_train_sequence/"))
+if seq:
+    print()
+    print("sequence mode (128 streams, 100 steps per update, RMSprop), 2 threads: characters/s (% of the 2-thread peak)")
+    print(f"{'hidden':>6} " + " ".join(f"{f'{l} layer(s)':>22}" for l in sorted({l for _, l, _ in seq})))
+    result["sequence_mode_2_threads"] = []
+    for h in sorted({h for h, _, _ in seq}):
+        cells = []
+        for hh, l, b in seq:
+            if hh != h: continue
+            pct = 100 * b["GFLOP/s"] / peak(2) if peak(2) else float("nan")
+            cells.append(f"{b['items_per_second']:>12,.0f} ({pct:4.1f} %)")
+            result["sequence_mode_2_threads"].append({"hidden": h, "layers": l, "chars_per_s": b["items_per_second"],
+                                                      "gflops": b["GFLOP/s"], "percent_of_peak": pct})
+        print(f"{h:>6} " + " ".join(f"{x:>22}" for x in cells))
 json.dump(result, open(out, "w"), indent=2)
 print(f"wrote {out}")
 PY
