@@ -85,11 +85,21 @@ TEST_CASE("Token-at-a-time generation equals re-reading the window", "[generate]
     const token_id* window = windows.window(w);
     const std::vector<double> reread = m.predict(window, T);
     charlstm::lstm_state<float> state = m.initial_state();
-    for (isize t = 0; t < T; ++t) m.feed(state, window[t]);
+    // The same without the packed kernels: the steps read the weights as stored.
+    charlstm::lstm_state<float> unpacked = m.initial_state();
+    unpacked.packed.clear();
+    for (isize t = 0; t < T; ++t) {
+      m.feed(state, window[t]);
+      m.feed(unpacked, window[t]);
+    }
     const std::vector<double> stateful = m.probabilities(state);
     const auto c = compare(stateful.data(), reread.data(), static_cast<long>(V));
     INFO(c.describe("stateful vs window"));
     CHECK(c.error < 1e-5);
+    const std::vector<double> plain = m.probabilities(unpacked);
+    const auto p = compare(plain.data(), stateful.data(), static_cast<long>(V));
+    INFO(p.describe("unpacked vs packed"));
+    CHECK(p.error < 1e-5);
     CHECK(std::accumulate(reread.begin(), reread.end(), 0.0) == Approx(1.0).epsilon(1e-6));
   }
 }

@@ -202,20 +202,27 @@ TEMPLATE_TEST_CASE("gemm over an unpacked A equals its scalar twin", "[simd]", f
   }
 }
 
-TEMPLATE_TEST_CASE("gemv equals its scalar twin", "[simd]", float, double) {
+TEMPLATE_TEST_CASE("gemv, over A as stored and packed, equals its scalar twin", "[simd]", float,
+                   double) {
   using S = TestType;
   std::mt19937_64 engine(13);
   const isize W = static_cast<isize>(xsimd::batch<S>::size);
   // Whole blocks of 8 vectors, single vectors after them, a last partial vector (computed as the
   // last W rows) and fewer rows than one vector (scalar); 57 is the book's vocabulary.
-  for (isize M : {isize{1}, W - 1, W, W + 1, 8 * W, 8 * W + W + 3, isize{57}, isize{512}}) {
+  for (isize M : {isize{1}, W - 1, W, W + 1, 8 * W, 8 * W + W + 3, 16 * W + 5, isize{57},
+                  isize{512}}) {
     for (isize K : {isize{1}, isize{2}, isize{7}, isize{128}}) {
       for (bool accumulate : {false, true}) {
         const isize lda = M + 5;
         auto a = random_vector<S>(lda * K, engine), x = random_vector<S>(K, engine);
         auto y = random_vector<S>(M + 1, engine);
         auto y_ref = y;
+        auto y_packed = y;
         charlstm::gemv(M, K, a.data(), lda, x.data(), y.data(), accumulate);
+        std::vector<S, xsimd::aligned_allocator<S>> packed(
+            static_cast<std::size_t>(charlstm::gemv_packed_size<S>(M, K)));
+        charlstm::gemv_pack(M, K, a.data(), lda, packed.data());
+        charlstm::gemv_packed(M, K, packed.data(), x.data(), y_packed.data(), accumulate);
         charlstm::scalar::gemm(M, isize{1}, K, a.data(), 1, lda, x.data(), 1, K, y_ref.data(), M,
                                accumulate);
         INFO("M = " << M << ", K = " << K << ", accumulate " << accumulate);
@@ -223,7 +230,12 @@ TEMPLATE_TEST_CASE("gemv equals its scalar twin", "[simd]", float, double) {
         const auto cmp = compare(y.data(), y_ref.data(), M);
         INFO(cmp.describe("y"));
         CHECK(cmp.error < tolerance);
-        CHECK(y[static_cast<std::size_t>(M)] == y_ref[static_cast<std::size_t>(M)]);  // untouched
+        const auto cmp_packed = compare(y_packed.data(), y_ref.data(), M);
+        INFO(cmp_packed.describe("y, packed A"));
+        CHECK(cmp_packed.error < tolerance);
+        // The element past the end is untouched.
+        CHECK(y[static_cast<std::size_t>(M)] == y_ref[static_cast<std::size_t>(M)]);
+        CHECK(y_packed[static_cast<std::size_t>(M)] == y_ref[static_cast<std::size_t>(M)]);
       }
     }
   }

@@ -291,11 +291,33 @@ void lstm_input_dense_backward(lstm_weights<S>& grads, matrix_ref<S> d_x,
   d_x.noalias() = w.w_x.transpose() * cache.d_gates;
 }
 
+// A layer's recurrent kernel W_h, and for a layer above the first its input kernel W_x, packed
+// for gemv_packed: what the one-stream steps below read when given one (generation reads them
+// at every token; lstm_state holds one per layer).  A snapshot: pack again after the weights
+// change.
+template <class S>
+struct packed_step_weights {
+  aligned_buffer<S> w_h, w_x;  // w_x stays empty for a one-hot input (its product is a gather)
+
+  packed_step_weights() = default;
+  packed_step_weights(const lstm_weights<S>& w, bool dense_input) {
+    const index H = w.hidden_size(), V = w.input_size();
+    w_h.resize(static_cast<std::size_t>(gemv_packed_size<S>(4 * H, H)));
+    gemv_pack(4 * H, H, w.w_h.data(), 4 * H, w_h.data());
+    if (dense_input) {
+      w_x.resize(static_cast<std::size_t>(gemv_packed_size<S>(4 * H, V)));
+      gemv_pack(4 * H, V, w.w_x.data(), 4 * H, w_x.data());
+    }
+  }
+};
+
 // One step for generation: (h, c) -> (h', c') on token `id`, B = 1, carried by the caller.
 // `gates` (4H) and `tanh_c` (H) are scratch.  Equal to lstm_forward over the same tokens.
+// With `packed` (from the same weights), the product reads it instead of w.w_h.
 template <class S>
 void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& tanh_c,
-               const lstm_weights<S>& w, token_id id) {
+               const lstm_weights<S>& w, token_id id,
+               const packed_step_weights<S>* packed = nullptr) {
   const index H = w.hidden_size();
   if (!(id >= 0 && id < w.input_size())) {
     throw error("lstm_step: token id " + std::to_string(id) + " outside the vocabulary");
@@ -303,7 +325,11 @@ void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& ta
   gates.resize(4 * H);
   tanh_c.resize(H);
   gates.noalias() = w.w_x.col(id) + w.b;
-  gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
+  if (packed) {
+    gemv_packed(4 * H, H, packed->w_h.data(), h.data(), gates.data(), true);
+  } else {
+    gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
+  }
   // c and h are updated in place: each unit reads c_prev[k] before writing c[k], and h_prev is
   // no longer needed once the product above has read it.
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
@@ -337,14 +363,20 @@ void lstm_step_batch(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& ta
 // below's h.  `x` must not alias `h`.
 template <class S>
 void lstm_step_dense(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& tanh_c,
-                     const lstm_weights<S>& w, const_vector_ref<S> x) {
+                     const lstm_weights<S>& w, const_vector_ref<S> x,
+                     const packed_step_weights<S>* packed = nullptr) {
   const index H = w.hidden_size();
   require_shape(x, w.input_size(), 1, "lstm_step_dense input");
   gates.resize(4 * H);
   tanh_c.resize(H);
   gates = w.b;
-  gemv(4 * H, w.input_size(), w.w_x.data(), 4 * H, x.data(), gates.data(), true);
-  gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
+  if (packed) {
+    gemv_packed(4 * H, w.input_size(), packed->w_x.data(), x.data(), gates.data(), true);
+    gemv_packed(4 * H, H, packed->w_h.data(), h.data(), gates.data(), true);
+  } else {
+    gemv(4 * H, w.input_size(), w.w_x.data(), 4 * H, x.data(), gates.data(), true);
+    gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
+  }
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
 

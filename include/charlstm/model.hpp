@@ -121,12 +121,15 @@ class parameters {
   }
 };
 
-// The LSTM state carried from token to token when generating (batch 1), plus its scratch.
+// The LSTM state carried from token to token when generating (batch 1), plus its scratch and
+// a packed copy of each layer's kernels (model::initial_state takes it; a state made before
+// the weights change keeps computing with the old ones, so make a new state after training).
 template <class S>
 struct lstm_state {
-  std::vector<vector<S>> h, c;  // per layer, bottom first, (H) each
-  vector<S> gates, tanh_c;      // scratch (4H), (H)
-  vector<S> logits, probs;      // (V)
+  std::vector<vector<S>> h, c;                   // per layer, bottom first, (H) each
+  vector<S> gates, tanh_c;                       // scratch (4H), (H)
+  vector<S> logits, probs;                       // (V)
+  std::vector<packed_step_weights<S>> packed;  // per layer; empty: the weights as stored
 };
 
 // The state of every layer for B streams, carried from batch to batch in sequence mode.
@@ -392,12 +395,17 @@ class model {
     lstm_state<S> s;
     s.h.assign(static_cast<std::size_t>(layers()), vector<S>::Zero(hidden_size()));
     s.c.assign(static_cast<std::size_t>(layers()), vector<S>::Zero(hidden_size()));
+    for (index l = 0; l < layers(); ++l) {
+      s.packed.emplace_back(params.lstm_layers[static_cast<std::size_t>(l)], l > 0);
+    }
     return s;
   }
   void feed(lstm_state<S>& s, token_id id) const {
-    lstm_step(s.h[0], s.c[0], s.gates, s.tanh_c, params.lstm, id);
+    const auto packed = [&](std::size_t l) { return s.packed.empty() ? nullptr : &s.packed[l]; };
+    lstm_step(s.h[0], s.c[0], s.gates, s.tanh_c, params.lstm, id, packed(0));
     for (std::size_t l = 1; l < s.h.size(); ++l) {
-      lstm_step_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1]);
+      lstm_step_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1],
+                      packed(l));
     }
   }
   // The next-token logits after the tokens fed so far (V, kept in s): what sample_logits draws
