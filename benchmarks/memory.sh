@@ -29,5 +29,5 @@ run() {
 }
 printf "%-60s %13s %10s\n" "run" "peak RSS" "wall"
 run "Nietzsche (600 kB), the book's model, window mode, 1 epoch" --corpus nietzsche --mode window --epochs 1 --val-fraction 0
-run "100 MB text, window mode, 5 steps" --corpus "$big" --mode window --max-steps 5
-run "100 MB text, sequence mode, 5 steps" --corpus "$big" --mode sequence --max-steps 5
+run "100 MB text, window mode, 5 steps" --corpus "$big" --mode window --max-steps 5 --val-fraction 0.001
+run "100 MB text, sequence mode, 5 steps" --corpus "$big" --mode sequence --max-steps 5 --val-fraction 0.001
