@@ -17,8 +17,8 @@ using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
 using test_support::check_gradient;
 using test_support::compare;
-using test_support::random_matrix;
 using test_support::random_ids;
+using test_support::random_matrix;
 
 namespace {
 

@@ -16,8 +16,8 @@ using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
 using test_support::as_ids;
 using test_support::check_close;
 using test_support::compare;
-using test_support::tolerance;
 using test_support::fixture;
+using test_support::tolerance;
 
 namespace {
 

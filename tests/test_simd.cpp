@@ -209,8 +209,8 @@ TEMPLATE_TEST_CASE("gemv, over A as stored and packed, equals its scalar twin", 
   const isize W = static_cast<isize>(xsimd::batch<S>::size);
   // Whole blocks of 8 vectors, single vectors after them, a last partial vector (computed as the
   // last W rows) and fewer rows than one vector (scalar); 57 is the book's vocabulary.
-  for (isize M : {isize{1}, W - 1, W, W + 1, 8 * W, 8 * W + W + 3, 16 * W + 5, isize{57},
-                  isize{512}}) {
+  for (isize M :
+       {isize{1}, W - 1, W, W + 1, 8 * W, 8 * W + W + 3, 16 * W + 5, isize{57}, isize{512}}) {
     for (isize K : {isize{1}, isize{2}, isize{7}, isize{128}}) {
       for (bool accumulate : {false, true}) {
         const isize lda = M + 5;

@@ -18,10 +18,10 @@ using test_support::as_ids;
 using test_support::check_close;
 using test_support::check_gradient;
 using test_support::compare;
-using test_support::tolerance;
 using test_support::fixture;
 using test_support::random_ids;
 using test_support::random_matrix;
+using test_support::tolerance;
 
 namespace {
 

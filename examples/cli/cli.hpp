@@ -1,5 +1,5 @@
 // The `charlstm` command-line tool's shared parts: each subcommand's options and entry point,
-// and the helpers more than one of them uses (corpora by name, number formatting, checkpoint
+// and the helpers more than one of them uses (corpora by name, the temperature list, checkpoint
 // metadata).  One file per subcommand beside this one; main.cpp parses the flags.
 #pragma once
 
@@ -65,9 +65,6 @@ std::string resolve_corpus(const std::string& arg);
 // "0.2,0.5,1.0,1.2" -> the temperatures, each checked; `flag` names the option in messages.
 std::vector<double> parse_temperatures(const std::string& list,
                                        const std::string& flag = "--temperatures");
-std::string format_number(double v, int precision = 4);  // fixed, `precision` decimals
-std::string format_general(double v);                    // %g
-std::string format_duration(double seconds);             // 42s, 3:05, 1:02:03
 // A checkpoint's metadata value, as text, integer or number; throws naming the key if it is
 // missing or malformed.
 const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key);

@@ -1,5 +1,5 @@
 // The command-line tool's helpers: corpora by name (../shared/data, the cache, or a download
-// checked against its SHA-256), number formatting and checkpoint metadata.
+// checked against its SHA-256), the temperature list, and checkpoint metadata.
 #include <unistd.h>
 
 #include <cerrno>
@@ -114,30 +114,6 @@ std::vector<double> parse_temperatures(const std::string& list, const std::strin
   }
   require(!out.empty(), flag + ": give at least one value, e.g. 0.2,0.5,1.0,1.2");
   return out;
-}
-
-std::string format_number(double v, int precision) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
-}
-
-std::string format_general(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-std::string format_duration(double seconds) {
-  const long s = std::lround(seconds);
-  if (s < 60) return std::to_string(s) + "s";
-  char buf[32];
-  if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  }
-  return buf;
 }
 
 const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key) {

@@ -19,6 +19,31 @@ namespace cli {
 
 namespace {
 
+// Fixed with `precision` decimals, %g, and a duration as 42s, 3:05 or 1:02:03.
+std::string format_number(double v, int precision = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+std::string format_general(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(seconds);
+  if (s < 60) return std::to_string(s) + "s";
+  char buf[32];
+  if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  }
+  return buf;
+}
+
 // Keras's progress bar on a terminal; on anything else, one line when the epoch ends.
 class progress_bar {
  public:

@@ -16,7 +16,8 @@
 // step just before its product (lstm_forward), so the gathered columns are still in cache.  W_h
 // is packed once per forward and W_h^T once per backward for the T step products (gemm_packed);
 // dW_h and db are accumulated by each backward step while dz_t is in cache.  The one-stream
-// steps of generation (lstm_step, lstm_step_dense) read W_h as it is stored, with gemv.
+// steps of generation (lstm_step, lstm_step_dense) are matrix-vector products: over W_h (and W_x
+// above the first layer) packed by packed_step_weights when given one, as stored otherwise.
 //
 // Memory of the cache (see lstm_cache): scalars = T*B*(4H [gates] + 4H [d_gates] + H [tanh c])
 //   + (T+1)*B*2H [h, c with the initial state in slot 0] + 3*H*B [d_h, d_c, d_h sum]

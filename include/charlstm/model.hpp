@@ -126,9 +126,9 @@ class parameters {
 // the weights change keeps computing with the old ones, so make a new state after training).
 template <class S>
 struct lstm_state {
-  std::vector<vector<S>> h, c;                   // per layer, bottom first, (H) each
-  vector<S> gates, tanh_c;                       // scratch (4H), (H)
-  vector<S> logits, probs;                       // (V)
+  std::vector<vector<S>> h, c;                 // per layer, bottom first, (H) each
+  vector<S> gates, tanh_c;                     // scratch (4H), (H)
+  vector<S> logits, probs;                     // (V)
   std::vector<packed_step_weights<S>> packed;  // per layer; empty: the weights as stored
 };
 

@@ -134,9 +134,6 @@ void gemm(index M, index N, index K, const S* a, index a_rs, index a_cs, const S
 
 }  // namespace scalar
 
-
-
-
 namespace simd_detail {
 
 template <class Batch>
@@ -494,8 +491,9 @@ void gemv_panel_n(int nv, index K, const S* a, index lda, const S* x, const inde
 }  // namespace simd_detail
 
 // y (M) [+]= A (M, K) * x (K), A column-major with leading dimension lda: the products of
-// generation with one stream (W_h h, W_x x and the dense layer at every token).  A is read once
-// and straight from its storage (packing would cost as much as the product).  Rows go in panels
+// generation with one stream, over A as it is stored: the dense layer at every token, and the
+// LSTM steps when they are given no packed kernels (gemv_packed below is faster for a matrix
+// read at every token, but needs a packed copy).  Rows go in panels
 // of up to eight vectors, each panel one pass over A's columns with about eight independent FMA
 // chains (simd_detail::gemv_panel).  The rows past the last whole vector are computed as the
 // vector of the last W rows, of which only those rows are stored; fewer rows than one vector
@@ -509,7 +507,7 @@ void gemv(index M, index K, const S* a, index lda, const S* x, S* y, bool accumu
     return;
   }
   for (index m0 = 0; m0 < M; m0 += R * W) {
-    const index whole = std::min(R, (M - m0) / W);         // vectors wholly inside the rows
+    const index whole = std::min(R, (M - m0) / W);          // vectors wholly inside the rows
     const bool tail = m0 + R * W > M && (M - m0) % W != 0;  // a last, partial vector
     const int nv = static_cast<int>(whole + (tail ? 1 : 0));
     index row[R];
@@ -533,8 +531,10 @@ void gemv(index M, index K, const S* a, index lda, const S* x, S* y, bool accumu
 
 // The same product with A packed once by gemv_pack, for a matrix read at every token (W_h in
 // generation): panels of up to eight vectors of rows, each panel's column k contiguous, so that
-// the product streams A from start to end (the column-major A above is read as 512-byte pieces
-// 2 kB apart for the book's W_h, and measured 1.5x slower from L2).
+// the product streams A from start to end.  The column-major A of gemv is read as 512-byte
+// pieces 2 kB apart for the book's W_h, which bench_kernels' bm_generation_product measures
+// slower from L2.
+
 // Scalars a packed A (M, K) takes: M rounded up to whole vectors, times K.
 template <class S, class Arch = xsimd::default_arch>
 index gemv_packed_size(index M, index K) {
@@ -567,8 +567,7 @@ void gemv_packed(index M, index K, const S* packed, const S* x, S* y, bool accum
   for (index m0 = 0; m0 < M; m0 += R * W) {
     const index rows = std::min(R * W, M - m0), nv = (rows + W - 1) / W;
     batch acc[R];
-    simd_detail::gemv_panel_n<Arch>(static_cast<int>(nv), K, packed + m0 * K, nv * W, x, row,
-                                    acc);
+    simd_detail::gemv_panel_n<Arch>(static_cast<int>(nv), K, packed + m0 * K, nv * W, x, row, acc);
     for (index v = 0; v < nv; ++v) {
       S* out = y + m0 + v * W;
       if (v * W + W <= rows) {

@@ -110,8 +110,9 @@ inline stream_set make_streams(const token_id* ids, index length, index streams,
                            std::to_string(streams));
   require(seq_len > 0, "seq_len must be positive, got " + std::to_string(seq_len));
   require(length > streams, "the text has " + std::to_string(length) + " tokens, too few for " +
-                                std::to_string(streams) + " streams (batch) of at least one step: " +
-                                "use a longer text or a smaller --batch");
+                                std::to_string(streams) +
+                                " streams (batch) of at least one step: use a longer text or a "
+                                "smaller --batch");
   return {ids, length, streams, seq_len};
 }
 inline stream_set make_streams(const std::vector<token_id>& ids, index streams, index seq_len) {
