@@ -123,6 +123,27 @@ void bm_step_product_backward(benchmark::State& state) {
 }
 BENCHMARK(bm_step_product_backward)->Arg(128)->Arg(64);
 
+// Generation's recurrent product z (4H) += W_h h (H), one stream: argument 0 reads W_h as it is
+// stored (gemv), 1 reads the copy packed once by gemv_pack (what lstm_state holds).
+void bm_generation_product(benchmark::State& state) {
+  const index H = book_H;
+  const auto w = random_floats(4 * H * H, 5), h = random_floats(H, 6);
+  std::vector<float> z(4 * H, 0.0f);
+  charlstm::aligned_buffer<float> packed(charlstm::gemv_packed_size<float>(4 * H, H));
+  charlstm::gemv_pack(4 * H, H, w.data(), 4 * H, packed.data());
+  for (auto _ : state) {
+    if (state.range(0) == 0) {
+      charlstm::gemv(4 * H, H, w.data(), 4 * H, h.data(), z.data(), false);
+    } else {
+      charlstm::gemv_packed(4 * H, H, packed.data(), h.data(), z.data(), false);
+    }
+    benchmark::DoNotOptimize(z.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H, state);
+}
+BENCHMARK(bm_generation_product)->ArgName("packed")->Arg(0)->Arg(1);
+
 // The recurrent weight gradient dW_h (4H, H) += dZ (4H, T*B) h^T over a whole batch.
 void bm_weight_gradient(benchmark::State& state) {
   const index H = book_H, N = book_T * state.range(0);
