@@ -1,6 +1,9 @@
 // Corpus, vocabulary and the book's windows.
 #include <catch2/catch.hpp>
 #include <charlstm/corpus.hpp>
+#include <charlstm/lowercase.hpp>
+#include <charlstm/utf8.hpp>
+#include <charlstm/vocabulary.hpp>
 #include <charlstm/vectorizer.hpp>
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 // metrics.csv and samples.jsonl: the row format, a reader that survives a torn last line, logs
 // cut back to a checkpoint's step on resume, and what `charlstm train` writes through them.
 #include <catch2/catch.hpp>
-#include <charlstm/metrics.hpp>
+#include <charlstm/run/metrics.hpp>
 #include <cmath>
 #include <string>
 #include <vector>

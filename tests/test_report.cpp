@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <charlstm/report.hpp>
+#include <charlstm/run/report.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <map>

@@ -1,5 +1,7 @@
 // Each xsimd kernel equals its scalar twin, for every length 1 .. 2*(SIMD width)+1 and at 128.
 #include <catch2/catch.hpp>
+#include <charlstm/gemm.hpp>
+#include <charlstm/gemv.hpp>
 #include <charlstm/simd.hpp>
 #include <random>
 #include <vector>
@@ -113,6 +115,19 @@ TEMPLATE_TEST_CASE("log-sum-exp is stable for huge logits", "[simd]", float, dou
   const S lse = charlstm::log_sum_exp(static_cast<isize>(x.size()), x.data());
   CHECK(std::isfinite(lse));
   CHECK(lse == Approx(1e30).epsilon(1e-6));
+}
+
+TEMPLATE_TEST_CASE("exp_shifted equals its scalar twin", "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(12);
+  for (isize n : sizes_to_check<S>()) {
+    auto x = random_vector<S>(n, engine, 20.0);
+    auto x_ref = x;
+    charlstm::exp_shifted(n, x.data(), S(20), S(0.7));
+    charlstm::scalar::exp_shifted(n, x_ref.data(), S(20), S(0.7));
+    INFO("n = " << n);
+    CHECK(compare(x.data(), x_ref.data(), n).error < kernel_tolerance<S>());
+  }
 }
 
 TEMPLATE_TEST_CASE("rmsprop_update equals its scalar twin", "[simd]", float, double) {

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charlstm/charlstm.hpp>
+#include <charlstm/run/metrics.hpp>
+#include <charlstm/run/report.hpp>
 #include <chrono>
 #include <string>
 #include <thread>

@@ -1,4 +1,6 @@
-// charlstm/charlstm.hpp: the whole library.  Only includes.
+// charlstm/charlstm.hpp: the whole library.  Only includes.  Not the tool's run files (the
+// metrics log and the HTML report): those are <charlstm/run/metrics.hpp> and
+// <charlstm/run/report.hpp>, included by whoever writes or reads a run's files.
 #pragma once
 
 #include "checkpoint.hpp"
@@ -6,17 +8,25 @@
 #include "corpus.hpp"
 #include "dense.hpp"
 #include "error.hpp"
+#include "file.hpp"
+#include "gemm.hpp"
+#include "gemv.hpp"
 #include "generate.hpp"
 #include "generator.hpp"
+#include "init.hpp"
 #include "json.hpp"
 #include "loss.hpp"
+#include "lowercase.hpp"
 #include "lstm.hpp"
-#include "metrics.hpp"
 #include "model.hpp"
-#include "report.hpp"
+#include "random.hpp"
 #include "rmsprop.hpp"
 #include "sampler.hpp"
 #include "simd.hpp"
+#include "statistics.hpp"
 #include "tensor.hpp"
 #include "trainer.hpp"
+#include "utf8.hpp"
 #include "vectorizer.hpp"
+#include "vocabulary.hpp"
+#include "words.hpp"

@@ -5,18 +5,12 @@
 //             "shape": [rows, cols], "data_offsets": [begin, end]}, ...}, space-padded to 8
 //   the rest  the tensors' bytes, little-endian, row-major (C order), offsets relative to here
 // Tensor names, shapes and the gate order are documented in docs/checkpoint.md.
-// Saving is atomic: a temporary file in the same directory, flushed and fsynced, then renamed
-// over the target, so an interrupted save never damages the previous checkpoint.  Loading
+// Saving is atomic (write_file_atomically, file.hpp), so an interrupted save never damages the
+// previous checkpoint.  Loading
 // validates every field and every offset before it reads a byte of tensor data.
 // Not a general safetensors library: it reads what it writes (F32 or F64, 1-d or 2-d).
 #pragma once
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -26,9 +20,12 @@
 #include <utility>
 #include <vector>
 
-#include "corpus.hpp"
+#include "file.hpp"
 #include "json.hpp"
 #include "model.hpp"
+#include "utf8.hpp"
+#include "vocabulary.hpp"
+#include "words.hpp"
 
 namespace charlstm {
 
@@ -78,89 +75,12 @@ std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m) {
   return views;
 }
 
-// Writes all of `bytes` to fd or throws with errno's text.
-inline void write_all(int fd, const char* bytes, std::size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, bytes, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      throw error("cannot write '" + path + "': " + std::strerror(errno) +
-                  " (is the disk full or the directory read-only?)");
-    }
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
 [[noreturn]] inline void invalid(const std::string& source, const std::string& why) {
   throw error(source + ": not a valid charlstm checkpoint: " + why +
               "; it is damaged or was not written by charlstm: use another checkpoint or retrain");
 }
 
-inline std::string directory_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Removes "<name>.tmp.XXXXXX" files left beside `path` by a save that was killed (kill -9, power
-// loss) before it could clean up.  Called after a successful save.
-inline void remove_stale_temporaries(const std::string& directory, const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
-  DIR* dir = ::opendir(directory.c_str());
-  if (!dir) return;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0) {
-      ::unlink((directory + "/" + name).c_str());
-    }
-  }
-  ::closedir(dir);
-}
-
 }  // namespace checkpoint_detail
-
-// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
-// On any error the temp file is removed, `path` is untouched, and charlstm::error is thrown.
-inline void write_file_atomically(const std::string& path, const std::string& bytes) {
-  using checkpoint_detail::write_all;
-  std::string temp = path + ".tmp.XXXXXX";
-  std::vector<char> name(temp.begin(), temp.end());
-  name.push_back('\0');
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0) {
-    throw error("cannot create a temporary file beside '" + path + "': " + std::strerror(errno) +
-                " (does the directory exist and is it writable?)");
-  }
-  temp = name.data();
-  try {
-    write_all(fd, bytes.data(), bytes.size(), path);
-    if (::fsync(fd) != 0)
-      throw error("cannot flush '" + path + "' to disk: " + std::strerror(errno));
-    ::fchmod(fd, 0644);
-    if (::close(fd) != 0) {
-      ::unlink(temp.c_str());
-      throw error("cannot close '" + path + "': " + std::strerror(errno));
-    }
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(temp.c_str());
-    throw error("cannot rename the temporary file over '" + path + "': " + why);
-  }
-  const std::string directory = checkpoint_detail::directory_of(path);
-  const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  checkpoint_detail::remove_stale_temporaries(directory, path);
-}
 
 // The checkpoint of model m with `info` as bytes (the file's whole content).
 template <class S>

@@ -2,9 +2,7 @@
 // here: it is fused with the cross-entropy in loss.hpp, and applied separately for sampling.
 #pragma once
 
-#include <random>
-
-#include "lstm.hpp"
+#include "init.hpp"
 #include "tensor.hpp"
 
 namespace charlstm {

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "corpus.hpp"
 #include "model.hpp"
 #include "sampler.hpp"
+#include "vocabulary.hpp"
 
 namespace charlstm {
 

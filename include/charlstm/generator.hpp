@@ -21,6 +21,9 @@
 
 #include "checkpoint.hpp"
 #include "generate.hpp"
+#include "lowercase.hpp"
+#include "utf8.hpp"
+#include "vocabulary.hpp"
 
 namespace charlstm {
 

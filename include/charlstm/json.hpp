@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "corpus.hpp"
 #include "error.hpp"
+#include "utf8.hpp"
 
 namespace charlstm {
 

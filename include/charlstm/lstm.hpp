@@ -1,5 +1,5 @@
 // charlstm/lstm.hpp: one LSTM layer, forward over T steps of B sequences, backward through time,
-// and the Keras initialisers.  Not the model: the dense layer, the loss and the optimizer live in
+// and its Keras initialisation (the initialisers are init.hpp's).  Not the model: the dense layer, the loss and the optimizer live in
 // their own headers and model.hpp composes them.
 //
 // Equations, for step t = 1..T, with x_t the input (a one-hot token or a dense vector):
@@ -27,19 +27,15 @@
 #pragma once
 
 #include <cmath>
-#include <random>
 #include <string>
 
+#include "gemm.hpp"
+#include "gemv.hpp"
+#include "init.hpp"
 #include "simd.hpp"
 #include "tensor.hpp"
 
 namespace charlstm {
-
-// Rounds a scalar count up so that every tensor in a parameter buffer starts aligned.
-inline index padded_size(index n) {
-  constexpr index align = 16;  // 64 bytes of float; more than EIGEN_MAX_ALIGN_BYTES requires
-  return (n + align - 1) / align * align;
-}
 
 // Views of one layer's parameters inside a buffer it does not own (see model.hpp).  The same
 // type holds the gradients and the optimizer state.
@@ -62,51 +58,6 @@ struct lstm_weights {
   index input_size() const { return w_x.cols(); }
   index hidden_size() const { return w_h.cols(); }
 };
-
-// Uniform in [0, 1) from 53 random bits: the same numbers on every standard library.
-template <class Engine>
-double uniform01(Engine& engine) {
-  static_assert(Engine::max() - Engine::min() == 0xFFFFFFFFFFFFFFFFull,
-                "charlstm draws from a 64-bit engine such as std::mt19937_64");
-  return static_cast<double>((engine() - Engine::min()) >> 11) * 0x1.0p-53;
-}
-
-// Standard normal (Box-Muller), portable for the same reason.
-template <class Engine>
-double standard_normal(Engine& engine) {
-  const double u1 = 1.0 - uniform01(engine);  // (0, 1]
-  const double u2 = uniform01(engine);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
-
-// Glorot (Xavier) uniform, as Keras: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)).
-template <class S, class Engine>
-void glorot_uniform(matrix_ref<S> w, index fan_in, index fan_out, Engine& engine) {
-  const double limit = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
-  for (index k = 0; k < w.size(); ++k) {
-    w.data()[k] = static_cast<S>((2.0 * uniform01(engine) - 1.0) * limit);
-  }
-}
-
-// Orthogonal, as Keras: the Q of a Gaussian matrix's QR, signs fixed by diag(R).  For a tall
-// (4H, H) matrix the columns are orthonormal.
-template <class S, class Engine>
-void orthogonal(matrix_ref<S> w, Engine& engine) {
-  const bool tall = w.rows() >= w.cols();
-  matrix<double> a(tall ? w.rows() : w.cols(), tall ? w.cols() : w.rows());
-  for (index k = 0; k < a.size(); ++k) a.data()[k] = standard_normal(engine);
-  Eigen::HouseholderQR<matrix<double>> qr(a);
-  matrix<double> q = qr.householderQ() * matrix<double>::Identity(a.rows(), a.cols());
-  const matrix<double> r = qr.matrixQR().topRows(a.cols()).template triangularView<Eigen::Upper>();
-  for (index j = 0; j < a.cols(); ++j) {
-    if (r(j, j) < 0) q.col(j) *= -1.0;
-  }
-  if (tall) {
-    w = q.cast<S>();
-  } else {
-    w = q.transpose().cast<S>();
-  }
-}
 
 // Keras's LSTM initialisation of `w`.
 //   std::mt19937_64 engine(seed);  lstm_init(weights, engine);

@@ -18,6 +18,7 @@
 
 #include "adam.hpp"
 #include "dense.hpp"
+#include "gemv.hpp"
 #include "loss.hpp"
 #include "lstm.hpp"
 #include "rmsprop.hpp"

@@ -13,7 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "lstm.hpp"
+#include "config.hpp"
+#include "error.hpp"
+#include "random.hpp"
+#include "simd.hpp"
 
 namespace charlstm {
 
@@ -206,17 +209,7 @@ index sample_logits(const S* z, index n, const sampling_options& options, Engine
     std::fill(q.begin(), q.end(), 0.0);
     q[static_cast<std::size_t>(best)] = 1.0;
   } else {
-    using batch = xsimd::batch<double>;
-    constexpr index W = batch::size;
-    const double top = static_cast<double>(z[best]), t = options.temperature;
-    index k = 0;
-    for (; k + W <= n; k += W) {
-      xsimd::exp((batch::load_unaligned(q.data() + k) - batch(top)) / batch(t))
-          .store_unaligned(q.data() + k);
-    }
-    for (; k < n; ++k) {
-      q[static_cast<std::size_t>(k)] = std::exp((q[static_cast<std::size_t>(k)] - top) / t);
-    }
+    exp_shifted(n, q.data(), static_cast<double>(z[best]), options.temperature);
   }
   if (options.top_k > 0) q = top_k_filter(std::move(q), options.top_k);
   if (options.top_p < 1) q = top_p_filter(std::move(q), options.top_p);

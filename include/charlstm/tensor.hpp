@@ -50,6 +50,12 @@ using const_vector_ref = typename non_deduced<Eigen::Ref<const vector<S>>>::type
 template <class S>
 using aligned_buffer = std::vector<S, Eigen::aligned_allocator<S>>;
 
+// Rounds a scalar count up so that every tensor in a parameter buffer starts aligned.
+inline index padded_size(index n) {
+  constexpr index align = 16;  // 64 bytes of float; more than EIGEN_MAX_ALIGN_BYTES requires
+  return (n + align - 1) / align * align;
+}
+
 // "(rows, cols)" for error messages.
 inline std::string shape_string(index rows, index cols) {
   return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "model.hpp"
+#include "random.hpp"
+#include "tensor.hpp"
 #include "vectorizer.hpp"
 
 namespace charlstm {

@@ -1,6 +1,8 @@
 // libFuzzer target: a user's prime text against a model's vocabulary, as `charlstm generate
 // --prime` treats it: decode, lowercase, encode (failing with a list, or dropping unknowns).
-#include <charlstm/corpus.hpp>
+#include <charlstm/lowercase.hpp>
+#include <charlstm/utf8.hpp>
+#include <charlstm/vocabulary.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>

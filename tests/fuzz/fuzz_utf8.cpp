@@ -1,6 +1,8 @@
 // libFuzzer target: UTF-8 decoding, lowercasing and the vocabulary.  Valid input must round-trip
 // byte for byte, and the vocabulary must encode and decode the text exactly.
-#include <charlstm/corpus.hpp>
+#include <charlstm/lowercase.hpp>
+#include <charlstm/utf8.hpp>
+#include <charlstm/vocabulary.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>

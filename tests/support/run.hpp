@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <charlstm/corpus.hpp>
+#include <charlstm/file.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <string>

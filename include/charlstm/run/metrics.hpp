@@ -1,4 +1,4 @@
-// charlstm/metrics.hpp: what `charlstm train` records for `charlstm report`, beside the checkpoint
+// charlstm/run/metrics.hpp: what `charlstm train` records for `charlstm report`, beside the checkpoint
 // X.safetensors:
 //   X.metrics.csv    one row per logged point (every N steps and at each epoch's end):
 //                    step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,
@@ -8,27 +8,22 @@
 // torn last line; readers skip a last line without its newline, and reopening a log for a
 // resumed run cuts it back to the rows at or before the checkpoint's step (no duplicates, no
 // torn line in the middle).  Not a general CSV library: it reads what it writes.  No Eigen.
+// Part of the tool's run files (charlstm/run/), not of the library's umbrella charlstm.hpp.
 #pragma once
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "corpus.hpp"
-#include "error.hpp"
-#include "json.hpp"
+#include "../config.hpp"
+#include "../error.hpp"
+#include "../file.hpp"
+#include "../json.hpp"
 
 namespace charlstm {
 
@@ -253,21 +248,13 @@ class append_log {
   using step_of_line = bool (*)(const std::string& header, const std::string& line,
                                 std::int64_t& step);
 
-  append_log() = default;
-  append_log(const append_log&) = delete;
-  append_log& operator=(const append_log&) = delete;
-  ~append_log() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
   // `source` may equal `path` (resume in place), be another file (resume into a new --out), or
   // be empty (a fresh run).  A missing source is a fresh start.
   void open(const std::string& path, const std::string& source, std::int64_t keep_through_step,
             const std::string& header, step_of_line step_of) {
-    path_ = path;
     std::string kept = header.empty() ? "" : header + "\n";
     std::string text;
-    if (!source.empty() && ::access(source.c_str(), F_OK) == 0) text = read_file_bytes(source);
+    if (!source.empty() && file_exists(source)) text = read_file_bytes(source);
     const std::vector<std::string> lines = metrics_detail::complete_lines(text);
     std::size_t first = 0;
     std::string file_header = header;
@@ -282,33 +269,18 @@ class append_log {
     }
     if (!header.empty() && !lines.empty() && lines[0] != header) kept = header + "\n";
     const bool in_place = source == path && text.compare(0, kept.size(), kept) == 0;
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    require(fd_ >= 0, "cannot open '" + path + "' for writing: " + std::strerror(errno) +
-                          " (does the directory exist and is it writable?)");
     // In place: cut the file back to the kept prefix, one ftruncate.  Otherwise: rewrite it.
-    const auto length = static_cast<off_t>(in_place ? kept.size() : 0);
-    require(::ftruncate(fd_, length) == 0,
-            "cannot truncate '" + path + "': " + std::strerror(errno));
+    file_.open(path, in_place ? kept.size() : 0);
     if (!in_place) write_line(kept);
   }
 
   // Appends `line` (newline included) in one write.
-  void write_line(const std::string& line) {
-    std::size_t done = 0;
-    while (done < line.size()) {
-      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      require(n > 0,
-              "cannot write '" + path_ + "': " + std::strerror(errno) + " (is the disk full?)");
-      done += static_cast<std::size_t>(n);
-    }
-  }
+  void write_line(const std::string& line) { file_.write_line(line); }
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return file_.path(); }
 
  private:
-  int fd_ = -1;
-  std::string path_;
+  append_file file_;
 };
 
 // The metrics and samples of one training run: turns the trainer's running mean over an epoch
@@ -329,7 +301,7 @@ class metrics_writer {
     csv_.open(metrics_path(model_path), metrics_source, steps, metrics_header, csv_step);
     samples_.open(samples_path(model_path), resumed_from.empty() ? "" : samples_path(resumed_from),
                   steps, "", sample_step);
-    if (!metrics_source.empty() && ::access(metrics_path(model_path).c_str(), F_OK) == 0) {
+    if (!metrics_source.empty() && file_exists(metrics_path(model_path))) {
       const std::vector<metrics_row> rows = read_metrics(metrics_path(model_path));
       if (!rows.empty()) elapsed_before_ = rows.back().elapsed_s;
     }

@@ -1,8 +1,9 @@
-// charlstm/report.hpp: the training report as one self-contained HTML page: inline SVG line
+// charlstm/run/report.hpp: the training report as one self-contained HTML page: inline SVG line
 // charts (loss in nats and bits per character, throughput, learning rate), the hyperparameters
 // and the samples of each epoch.  No JavaScript, no network, no external fonts or stylesheets:
 // the file opens anywhere, also offline, and prints.  Every text from the run is HTML-escaped.
 // Not a plotting library: linear axes, lines and markers, what the report needs.  No Eigen.
+// Part of the tool's run files (charlstm/run/), not of the library's umbrella charlstm.hpp.
 #pragma once
 
 #include <algorithm>
