@@ -1,5 +1,6 @@
 // charlstm/init.hpp: Keras's weight initialisers, Glorot-uniform and orthogonal, drawn with
-// random.hpp.  Not which layer uses which: lstm_init (lstm.hpp) and dense_init (dense.hpp) say that.
+// random.hpp.  Not which layer uses which: lstm_init (lstm.hpp) and dense_init (dense.hpp) say
+// that.
 #pragma once
 
 #include <cmath>

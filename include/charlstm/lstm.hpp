@@ -1,6 +1,6 @@
 // charlstm/lstm.hpp: one LSTM layer, forward over T steps of B sequences, backward through time,
-// and its Keras initialisation (the initialisers are init.hpp's).  Not the model: the dense layer, the loss and the optimizer live in
-// their own headers and model.hpp composes them.
+// and its Keras initialisation (the initialisers are init.hpp's).  Not the model: the dense
+// layer, the loss and the optimizer live in their own headers and model.hpp composes them.
 //
 // Equations, for step t = 1..T, with x_t the input (a one-hot token or a dense vector):
 //   z_t = W_x x_t + W_h h_{t-1} + b                     (4H, B), rows [i; f; g; o]

@@ -1,5 +1,5 @@
-// charlstm/run/metrics.hpp: what `charlstm train` records for `charlstm report`, beside the checkpoint
-// X.safetensors:
+// charlstm/run/metrics.hpp: what `charlstm train` records for `charlstm report`, beside the
+// checkpoint X.safetensors:
 //   X.metrics.csv    one row per logged point (every N steps and at each epoch's end):
 //                    step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,
 //                    chars_per_s,lr,elapsed_s   (empty field: not measured at that row)
