@@ -17,21 +17,16 @@ int main(int argc, char** argv) try {
   const book_options o = parse_book_options(
       argc, argv, {CHARLSTM_DATA_DIR "/moes_tavern_lines.txt", 20}, "moes_tavern");
 
-  // Explore the data, as the Simpsons notebook does.
-  const std::u32string raw = charlstm::load_text(o.corpus, /*lower=*/false);
-  const charlstm::text_statistics stats = charlstm::statistics(raw);
-  std::printf(
-      "Dataset stats\nRoughly the number of unique words: %zu\nNumber of scenes: %zu\n"
-      "Average number of lines in each scene: %.3f\nNumber of lines: %zu\n"
-      "Average number of words in each line: %.3f\n\n",
-      stats.unique_words, stats.scenes, stats.lines_per_scene, stats.lines, stats.words_per_line);
-  std::cout << "The lines 0 to 5:\n";
-  const auto lines = charlstm::split_on(raw, U"\n");
-  for (std::size_t k = 0; k < 5 && k < lines.size(); ++k)
+  // Explore the data, as the Simpsons notebook does: on the lowercased text, its statistics and
+  // the lines 0 to 10, printed as its cell prints them (the averages at full precision).
+  const std::u32string text = charlstm::load_text(o.corpus, /*lower=*/true);
+  std::cout << charlstm::notebook_statistics(charlstm::statistics(text))
+            << "\nThe sentences 0 to 10:\n";
+  const auto lines = charlstm::split_on(text, U"\n");
+  for (std::size_t k = 0; k < 10 && k < lines.size(); ++k)
     std::cout << charlstm::encode_utf8(lines[k]) << "\n";
 
-  // The book's preparation: lowercase, vocabulary, 60-character windows every 3 characters.
-  const std::u32string text = charlstm::lowercase(raw);
+  // The book's preparation: vocabulary, 60-character windows every 3 characters.
   const charlstm::vocabulary vocab(text);
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   const charlstm::index maxlen = 60, step = 3, batch_size = 128;

@@ -247,13 +247,23 @@ TEST_CASE("Bad flags and files are clear errors with a non-zero exit", "[cli]") 
   }
 }
 
-TEST_CASE("stats prints the Simpsons notebook's statistics", "[cli]") {
+TEST_CASE("stats prints the Simpsons notebook's statistics, lowercased as train reads", "[cli]") {
+  // The notebook's numbers on the whole file, from /usr/bin/python3 (text.lower(), then
+  // text.split(), split('\n\n'), np.average): the averages as Python prints them.
   const auto r = run_cli("stats --corpus moes_tavern");
   REQUIRE(r.exit_code == 0);
-  // The notebook's numbers on the whole file, from Python (text.split(), split('\n\n'), ...).
-  CHECK_THAT(r.out, Catch::Contains("Roughly the number of unique words: 11501") &&
-                        Catch::Contains("Number of scenes: 263") &&
-                        Catch::Contains("Average number of lines in each scene: 15.1901") &&
-                        Catch::Contains("Number of lines: 4258") &&
-                        Catch::Contains("Average number of words in each line: 11.5045"));
+  const std::string notebook =
+      "Dataset Stats\n"
+      "Roughly the number of unique words: 10353\n"
+      "Number of scenes: 263\n"
+      "Average number of sentences in each scene: 15.190114068441064\n"
+      "Number of lines: 4258\n"
+      "Average number of words in each line: 11.504462188821043\n";
+  CHECK_THAT(r.out, Catch::Contains(notebook));
+  CHECK_THAT(r.out, Catch::Contains("(lowercased)"));
+  // --no-lowercase keeps the case, as train --no-lowercase: Python's len(set(text.split())).
+  const auto kept = run_cli("stats --no-lowercase --corpus moes_tavern");
+  REQUIRE(kept.exit_code == 0);
+  CHECK_THAT(kept.out, Catch::Contains("Roughly the number of unique words: 11501\n") &&
+                           Catch::Contains("(case kept)"));
 }

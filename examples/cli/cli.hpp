@@ -57,7 +57,7 @@ int train(train_options o, const CLI::App& cmd);  // train.cpp
 int generate(const generate_options& o);          // generate.cpp
 int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
                      long threads);                          // eval.cpp
-int stats(const std::string& corpus, long max_vocab);        // eval.cpp
+int stats(const std::string& corpus, long max_vocab, bool lowercase);  // eval.cpp
 int report(const std::string& model_path, std::string out);  // report.cpp
 
 // Helpers (common.cpp).

@@ -39,26 +39,21 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   return 0;
 }
 
-int stats(const std::string& corpus, long max_vocab) {
+int stats(const std::string& corpus, long max_vocab, bool lowercase) {
   require(max_vocab >= 2 && max_vocab <= 1000000,
           "--max-vocab must be in [2, 1000000], got " + std::to_string(max_vocab));
   const std::string path = resolve_corpus(corpus);
-  const std::u32string text = charlstm::load_text(path, false);
+  // As train reads it: lowercased unless --no-lowercase.
+  const std::u32string text = charlstm::load_text(path, lowercase);
   const charlstm::text_statistics s = charlstm::statistics(text);
-  std::printf("Dataset stats for %s\n", path.c_str());
-  std::printf("Length: %zu characters, %zu unique (%ld lowercased)\n", s.characters,
-              s.unique_characters,
-              static_cast<long>(charlstm::vocabulary(charlstm::lowercase(text)).size()));
-  std::printf("Roughly the number of unique words: %zu\n", s.unique_words);
-  std::printf("Number of scenes: %zu\n", s.scenes);
-  std::printf("Average number of lines in each scene: %.4f\n", s.lines_per_scene);
-  std::printf("Number of lines: %zu\n", s.lines);
-  std::printf("Average number of words in each line: %.4f\n", s.words_per_line);
-  // The word level of `train --tokens word` (lowercased, punctuation as named tokens).
-  const charlstm::word_statistics w =
-      charlstm::word_level_statistics(charlstm::lowercase(text), max_vocab);
-  std::printf("Word tokens (lowercased, punctuation as named tokens): %zu, %zu unique\n", w.tokens,
-              w.unique_tokens);
+  std::printf("Corpus: %s (%s)\n", path.c_str(), lowercase ? "lowercased" : "case kept");
+  std::printf("Length: %zu characters, %zu unique\n", s.characters, s.unique_characters);
+  // The notebook's block, as its cell prints it (the averages as Python prints floats).
+  std::fputs(charlstm::notebook_statistics(s).c_str(), stdout);
+  // The word level of `train --tokens word` (punctuation as named tokens).
+  const charlstm::word_statistics w = charlstm::word_level_statistics(text, max_vocab);
+  std::printf("Word tokens (%s, punctuation as named tokens): %zu, %zu unique\n",
+              lowercase ? "lowercased" : "case kept", w.tokens, w.unique_tokens);
   std::printf("Word vocabulary at --max-vocab %ld: %zu tokens; %zu tokens (%.2f%%) unknown\n",
               max_vocab, w.vocabulary_size, w.unknown_tokens,
               w.tokens

@@ -147,7 +147,10 @@ int main(int argc, char** argv) {
   std::string stats_corpus;
   long stats_max_vocab = static_cast<long>(charlstm::default_max_vocab);
   CLI::App* stats_cmd = app.add_subcommand("stats", "dataset statistics (the Simpsons notebook's)");
+  bool stats_lowercase = true;
   stats_cmd->add_option("--corpus", stats_corpus, "text file or corpus name")->required();
+  stats_cmd->add_flag("--lowercase,!--no-lowercase", stats_lowercase,
+                      "lowercase the corpus first, as train does (default on)");
   stats_cmd
       ->add_option("--max-vocab", stats_max_vocab, "word vocabulary cap for the word-level lines")
       ->capture_default_str();
@@ -170,7 +173,7 @@ int main(int argc, char** argv) {
       require(eval_threads >= 1 && eval_threads <= 256, "--threads must be in [1, 256]");
       return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
     }
-    if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab);
+    if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab, stats_lowercase);
     if (report_cmd->parsed()) return report(report_model, report_out);
   } catch (const std::exception& e) {
     std::fflush(stdout);
