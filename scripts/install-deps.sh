@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that charlstm's build, tests, examples and benchmarks use.
-# Safe to run again.  Uses sudo when not run as root.
+# Installs the Debian 12 packages charlstm needs.  Safe to run again.  Uses sudo when not root.
+#   bash scripts/install-deps.sh --tool   what building, installing and running the `charlstm` tool needs
+#   bash scripts/install-deps.sh          everything: the tool's set plus the tests', examples' and
+#                                         benchmarks' (PyTorch, Chromium, oneDNN, fuzzing, Catch2...)
 set -euo pipefail
 
-packages=(
+tool_packages=(
   build-essential cmake ninja-build       # compiler and build
   libeigen3-dev libxsimd-dev              # the library's two dependencies
-  catch2 libbenchmark-dev libcli11-dev    # tests, benchmarks, command-line tool
+  libcli11-dev                            # the command-line tool's flag parser
+  help2man                                # the tool's man page, generated from --help at build time
+  curl ca-certificates                    # corpus download (when ../shared/data has no copy)
+)
+test_packages=(
+  catch2 libbenchmark-dev                 # tests, benchmarks
   python3-torch python3-numpy             # PyTorch reference: fixtures and speed comparison
   libopenblas0-pthread                    # the BLAS PyTorch runs fastest on (else reference BLAS)
-  curl ca-certificates                    # corpus download
   clang libclang-rt-14-dev                # libFuzzer targets (scripts/fuzz.sh)
   chromium                                # renders the HTML training report in a test
   libdnnl-dev                             # oneDNN, for its LSTM primitive in benchmarks/compare.sh
   time                                    # GNU time: peak memory in benchmarks/memory.sh
+  dpkg-dev file                           # cpack -G DEB (dpkg-shlibdeps) in CI's packaging step
 )
+
+case "${1:-}" in
+  --tool) packages=("${tool_packages[@]}") ;;
+  "") packages=("${tool_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [--tool]" >&2; exit 2 ;;
+esac
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
