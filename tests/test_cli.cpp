@@ -250,7 +250,7 @@ TEST_CASE("Bad flags and files are clear errors with a non-zero exit", "[cli]") 
 TEST_CASE("stats prints the Simpsons notebook's statistics, lowercased as train reads", "[cli]") {
   // The notebook's numbers on the whole file, from /usr/bin/python3 (text.lower(), then
   // text.split(), split('\n\n'), np.average): the averages as Python prints them.
-  const auto r = run_cli("stats --corpus moes_tavern");
+  const auto r = run_cli("stats --corpus moes_tavern", test_support::with_data_dir());
   REQUIRE(r.exit_code == 0);
   const std::string notebook =
       "Dataset Stats\n"
@@ -262,7 +262,7 @@ TEST_CASE("stats prints the Simpsons notebook's statistics, lowercased as train 
   CHECK_THAT(r.out, Catch::Contains(notebook));
   CHECK_THAT(r.out, Catch::Contains("(lowercased)"));
   // --no-lowercase keeps the case, as train --no-lowercase: Python's len(set(text.split())).
-  const auto kept = run_cli("stats --no-lowercase --corpus moes_tavern");
+  const auto kept = run_cli("stats --no-lowercase --corpus moes_tavern", test_support::with_data_dir());
   REQUIRE(kept.exit_code == 0);
   CHECK_THAT(kept.out, Catch::Contains("Roughly the number of unique words: 11501\n") &&
                            Catch::Contains("(case kept)"));

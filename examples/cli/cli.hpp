@@ -58,11 +58,16 @@ int generate(const generate_options& o);          // generate.cpp
 int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
                      long threads);                          // eval.cpp
 int stats(const std::string& corpus, long max_vocab, bool lowercase);  // eval.cpp
-int report(const std::string& model_path, std::string out);  // report.cpp
+// One page for one run or several overlaid; `out` is required for several (report.cpp).
+int report(const std::vector<std::string>& model_paths, std::string out);
+// The `charlstm train` command that reproduces a checkpoint's run, writing to `out`.
+std::string reproduce_command(const charlstm::checkpoint_info& info, const std::string& out);
+// The bash completion script for `app`'s subcommands and flags (completion.cpp).
+std::string bash_completion(const CLI::App& app);
 
 // Helpers (common.cpp).
 bool file_exists(const std::string& path);
-// A path as given, or a corpus name resolved to ../shared/data, the cache, or a download.
+// A path as given, or a corpus name found at run time (docs/cli.md, "Corpora by name").
 std::string resolve_corpus(const std::string& arg);
 // "0.2,0.5,1.0,1.2" -> the temperatures, each checked; `flag` names the option in messages.
 std::vector<double> parse_temperatures(const std::string& list,

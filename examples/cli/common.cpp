@@ -1,5 +1,6 @@
-// The command-line tool's helpers: corpora by name (../shared/data, the cache, or a download
-// checked against its SHA-256), the temperature list, and checkpoint metadata.
+// The command-line tool's helpers: corpora by name (found at run time in $CHARLSTM_DATA_DIR,
+// ../shared/data, beside the executable or in the cache, else downloaded and checked against
+// its SHA-256), the temperature list, and checkpoint metadata.
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,12 +42,27 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string cache_directory() {
-  if (const char* dir = std::getenv("CHARLSTM_DATA"); dir && *dir) return dir;
+// Where a download goes: $CHARLSTM_DATA_DIR when set, else the user's cache directory.
+std::string download_directory() {
+  if (const char* dir = std::getenv("CHARLSTM_DATA_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/charlstm";
+  }
   const char* home = std::getenv("HOME");
   require(home && *home,
-          "neither CHARLSTM_DATA nor HOME is set: set CHARLSTM_DATA to a directory for corpora");
+          "neither CHARLSTM_DATA_DIR nor HOME is set: set CHARLSTM_DATA_DIR to a directory for "
+          "corpora");
   return std::string(home) + "/.cache/charlstm";
+}
+
+// The directory of the running executable (from /proc/self/exe), or "" if it cannot be read.
+std::string executable_directory() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  const std::string path(buf, static_cast<std::size_t>(n));
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
 }
 
 std::string sha256_of(const std::string& path) {
@@ -75,12 +91,28 @@ std::string resolve_corpus(const std::string& arg) {
     }
     return arg;
   }
-  for (const char* dir : {"../shared/data", CHARLSTM_DATA_DIR}) {
-    if (file_exists(std::string(dir) + "/" + known->file))
-      return std::string(dir) + "/" + known->file;
+  // The documented search order (docs/cli.md, "Corpora by name"); nothing is baked in at build
+  // time, so an installed binary finds the same files as one in the build tree.
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("CHARLSTM_DATA_DIR"); env && *env) dirs.emplace_back(env);
+  dirs.emplace_back("../shared/data");
+  if (const std::string exe = executable_directory(); !exe.empty()) {
+    dirs.push_back(exe + "/../share/charlstm/data");
   }
-  const std::string dir = cache_directory(), target = dir + "/" + known->file;
-  if (file_exists(target)) return target;
+  const std::string dir = download_directory(), target = dir + "/" + known->file;
+  if (dirs.front() != dir) dirs.push_back(dir);
+  std::string looked;
+  for (const std::string& d : dirs) {
+    if (file_exists(d + "/" + known->file)) return d + "/" + known->file;
+    looked += (looked.empty() ? "" : ", ") + d + "/" + known->file;
+  }
+  const std::string how_to_fix = "set CHARLSTM_DATA_DIR to a directory holding " +
+                                 std::string(known->file) + ", or pass the file's path";
+  if (const char* offline = std::getenv("CHARLSTM_OFFLINE"); offline && *offline) {
+    throw charlstm::error("corpus '" + arg + "' was not found (looked in " + looked +
+                          ") and CHARLSTM_OFFLINE is set, so it was not downloaded: " +
+                          how_to_fix);
+  }
   std::cerr << "downloading " << known->name << " from " << known->url << " into " << dir << "\n";
   require(std::system(("mkdir -p " + shell_quote(dir)).c_str()) == 0, "cannot create " + dir);
   const std::string temp = target + ".download";
@@ -88,8 +120,9 @@ std::string resolve_corpus(const std::string& arg) {
       std::system(("curl -fsSL --retry 2 -o " + shell_quote(temp) + " " + known->url).c_str());
   if (rc != 0) {
     std::remove(temp.c_str());
-    throw charlstm::error("download of " + std::string(known->url) + " failed (curl exit " +
-                          std::to_string(rc) + "): check the network, or pass the file's path");
+    throw charlstm::error("corpus '" + arg + "' was not found (looked in " + looked +
+                          ") and its download from " + known->url + " failed (curl exit " +
+                          std::to_string(rc) + "): check the network, " + how_to_fix);
   }
   const std::string sum = sha256_of(temp);
   if (sum != known->sha256) {

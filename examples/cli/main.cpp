@@ -5,10 +5,34 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <xsimd/xsimd.hpp>
 
 #include "cli.hpp"
 
 using namespace cli;
+
+namespace {
+
+// `charlstm --version`: the version and the SIMD instruction set the kernels were compiled for
+// (xsimd's default architecture, which -march=native picks from the build machine).
+std::string version_text() {
+  return std::string("charlstm ") + charlstm::version_string + "\nSIMD target: " +
+         xsimd::default_arch::name() + " (xsimd " + std::to_string(XSIMD_VERSION_MAJOR) + "." +
+         std::to_string(XSIMD_VERSION_MINOR) + ")";
+}
+
+// A usage error (unknown flag, missing or malformed value): one line with the same prefix as
+// every other error, a pointer to the help, and exit code 2 as shells and getopt use.
+int usage_error(const CLI::App& app, const std::string& what) {
+  std::string help = "charlstm --help";
+  for (const CLI::App* sub : app.get_subcommands()) help = "charlstm " + sub->get_name() + " --help";
+  std::fflush(stdout);
+  std::fprintf(stderr, "charlstm: error: %s (see `%s`)\n", what.c_str(), help.c_str());
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Past `ulimit -f`, write() must fail with EFBIG so that a save reports it; by default
@@ -16,7 +40,8 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"charlstm: train character-level LSTM language models and generate text"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", charlstm::version_string);
+  app.set_version_flag("--version", version_text());
+  app.set_help_all_flag("--help-all", "print the help of every subcommand");
 
   train_options t;
   CLI::App* train_cmd = app.add_subcommand("train",
@@ -155,16 +180,39 @@ int main(int argc, char** argv) {
       ->add_option("--max-vocab", stats_max_vocab, "word vocabulary cap for the word-level lines")
       ->capture_default_str();
 
-  std::string report_model, report_out;
+  std::vector<std::string> report_models;
+  std::string report_out;
   CLI::App* report_cmd = app.add_subcommand(
-      "report", "an HTML page of a training run: loss curves, throughput, settings, samples");
-  report_cmd->add_option("--model", report_model, "checkpoint written by train")->required();
-  report_cmd->add_option("--out", report_out, "page to write (default: MODEL with .html)");
+      "report",
+      "an HTML page of one training run, or of several overlaid: loss against wall time and "
+      "epochs, throughput, learning rate, the command of each run, samples");
+  report_cmd->add_option("models", report_models, "checkpoints written by train");
+  report_cmd->add_option("--model", report_models, "a checkpoint (the same as a positional one)");
+  report_cmd->add_option("--out", report_out,
+                         "page to write (default: MODEL with .html; required for several runs)");
+
+  CLI::App* completion_cmd = app.add_subcommand(
+      "completion", "print the bash completion script (source <(charlstm completion bash))");
+  std::string completion_shell;
+  completion_cmd->add_option("shell", completion_shell, "bash")->required();
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end here too, with exit code 0 and their text on stdout.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return usage_error(app, e.what());
+  }
+  if (report_cmd->parsed() && report_models.empty()) {
+    return usage_error(app, "report: give at least one checkpoint (charlstm report MODEL...)");
+  }
+  if (completion_cmd->parsed()) {
+    if (completion_shell != "bash") {
+      return usage_error(app, "completion: unsupported shell '" + completion_shell +
+                                  "' (only bash is supported)");
+    }
+    std::fputs(bash_completion(app).c_str(), stdout);
+    return 0;
   }
   try {
     if (train_cmd->parsed()) return train(t, *train_cmd);
@@ -174,7 +222,7 @@ int main(int argc, char** argv) {
       return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
     }
     if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab, stats_lowercase);
-    if (report_cmd->parsed()) return report(report_model, report_out);
+    if (report_cmd->parsed()) return report(report_models, report_out);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "charlstm: error: %s\n", e.what());

@@ -1,4 +1,6 @@
-// `charlstm report`: the HTML page of a training run from its metrics, samples and checkpoint.
+// `charlstm report MODEL...`: the HTML page of one training run, or of several overlaid, from
+// each run's metrics, samples and checkpoint.
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -7,55 +9,138 @@
 
 namespace cli {
 
-int report(const std::string& model_path, std::string out) {
-  charlstm::checkpoint_info info;
-  const charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
-  const std::string csv = charlstm::metrics_path(model_path);
-  require(file_exists(csv), "no metrics beside " + model_path + ": " + csv +
-                                " is missing (it is written by `charlstm train` since 0.1; " +
-                                "train or resume the model to record them)");
-  charlstm::report_input in;
-  in.rows = charlstm::read_metrics(csv);
-  const std::string samples = charlstm::samples_path(model_path);
-  if (file_exists(samples)) {
-    in.samples = charlstm::parse_samples(charlstm::read_file_bytes(samples), samples);
+namespace {
+
+// A number stored with 17 digits, shown with the fewest that read back the same double.
+std::string shown(const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || v.find('.') == std::string::npos) return v;
+  char buf[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, x);
+    if (std::strtod(buf, nullptr) == x) break;
   }
-  const auto slash = model_path.find_last_of('/');
-  in.title = slash == std::string::npos ? model_path : model_path.substr(slash + 1);
-  const auto corpus = info.metadata.find("corpus");
-  in.subtitle = "charlstm training report";
-  if (corpus != info.metadata.end()) in.subtitle += " · corpus " + corpus->second;
-  in.subtitle += " · " + std::to_string(model.steps) + " steps · " +
-                 std::to_string(info.vocab.size()) + " symbols";
-  // The run's settings as the checkpoint stores them, the usual ones first; numbers stored
-  // with 17 digits are shown with 6; the resume state is left out.
-  const auto shown = [](const std::string& v) {
-    char* end = nullptr;
-    const double x = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || v.find('.') == std::string::npos) return v;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", x);
-    return std::string(buf);
+  return buf;
+}
+
+std::string quoted_if_needed(const std::string& s) {
+  for (char ch : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || std::string("-_./=:,+@%").find(ch) !=
+                                                              std::string::npos)) {
+      std::string q = "'";
+      for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      return q + "'";
+    }
+  }
+  return s.empty() ? "''" : s;
+}
+
+}  // namespace
+
+std::string reproduce_command(const charlstm::checkpoint_info& info, const std::string& out) {
+  const auto& m = info.metadata;
+  const auto has = [&](const char* key) { return m.count(key) != 0; };
+  const auto get = [&](const char* key) { return m.at(key); };
+  std::string cmd = "charlstm train";
+  const auto add = [&](const std::string& flag, const std::string& value) {
+    cmd += " " + flag + " " + quoted_if_needed(value);
   };
-  std::map<std::string, std::string> rest = info.metadata;
-  in.hyperparameters.emplace_back("parameters", std::to_string(model.params.size()));
-  for (const char* key :
-       {"corpus", "mode", "layers", "hidden_size", "vocab_size", "optimizer", "seq_len", "maxlen",
-        "step", "batch", "lr", "lr_decay", "dropout", "clip_norm", "val_fraction", "lowercase",
-        "seed", "epoch", "optimizer_steps"}) {
-    const auto it = rest.find(key);
-    if (it == rest.end()) continue;
-    in.hyperparameters.emplace_back(key, shown(it->second));
-    rest.erase(it);
+  if (has("corpus")) add("--corpus", get("corpus"));
+  const bool word = has("tokens") && get("tokens") == "word";
+  if (word) {
+    add("--tokens", "word");
+    if (has("vocab_size")) add("--max-vocab", get("vocab_size"));
   }
-  for (const char* key :
-       {"rng", "epoch_batch", "epoch_loss", "sample_window", "format", "format_version"})
-    rest.erase(key);
-  for (const auto& kv : rest) in.hyperparameters.emplace_back(kv.first, shown(kv.second));
-  if (out.empty()) out = charlstm::report_path(model_path);
+  if (has("lowercase") && get("lowercase") == "0") cmd += " --no-lowercase";
+  const bool window = has("mode") && get("mode") == "window";
+  if (has("mode")) add("--mode", get("mode"));
+  if (has("layers")) add("--layers", get("layers"));
+  if (has("hidden_size")) add("--hidden", get("hidden_size"));
+  if (has("dropout") && std::strtod(get("dropout").c_str(), nullptr) != 0) {
+    add("--dropout", shown(get("dropout")));
+  }
+  if (has("batch")) add("--batch", get("batch"));
+  if (!window && has("seq_len")) add("--seq-len", get("seq_len"));
+  if (has("maxlen")) add("--maxlen", get("maxlen"));
+  if (window && has("step")) add("--step", get("step"));
+  if (has("optimizer")) add("--optimizer", get("optimizer"));
+  if (has("lr")) add("--lr", shown(get("lr")));
+  if (has("lr_decay") && std::strtod(get("lr_decay").c_str(), nullptr) != 1) {
+    add("--lr-decay", shown(get("lr_decay")));
+    if (has("lr_decay_after")) add("--lr-decay-after", get("lr_decay_after"));
+  }
+  if (has("clip_norm")) add("--clip-norm", shown(get("clip_norm")));
+  if (has("val_fraction")) add("--val-fraction", shown(get("val_fraction")));
+  if (has("patience") && get("patience") != "0") add("--patience", get("patience"));
+  if (has("seed")) add("--seed", get("seed"));
+  // Where the run stopped: part-way through an epoch (a step or time limit, Ctrl-C) is a step
+  // count; at an epoch's end, the epoch count.
+  const bool partial = has("epoch_batch") && get("epoch_batch") != "0";
+  if (partial && has("optimizer_steps")) {
+    add("--epochs", std::to_string(std::strtol(get("epoch").c_str(), nullptr, 10) + 1));
+    add("--max-steps", get("optimizer_steps"));
+  } else if (has("epoch")) {
+    add("--epochs", get("epoch"));
+  }
+  add("--out", out);
+  return cmd;
+}
+
+int report(const std::vector<std::string>& model_paths, std::string out) {
+  require(!model_paths.empty(), "give at least one checkpoint: charlstm report MODEL...");
+  require(model_paths.size() == 1 || !out.empty(),
+          "several runs make one page: give --out PAGE.html");
+  charlstm::report_input in;
+  bool all_words = true;
+  for (const std::string& model_path : model_paths) {
+    charlstm::checkpoint_info info;
+    const charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
+    const std::string csv = charlstm::metrics_path(model_path);
+    require(file_exists(csv), "no metrics beside " + model_path + ": " + csv +
+                                  " is missing (it is written by `charlstm train` since 0.1; " +
+                                  "train or resume the model to record them)");
+    charlstm::report_run run;
+    run.rows = charlstm::read_metrics(csv);
+    const std::string samples = charlstm::samples_path(model_path);
+    if (file_exists(samples)) {
+      run.samples = charlstm::parse_samples(charlstm::read_file_bytes(samples), samples);
+    }
+    const auto slash = model_path.find_last_of('/');
+    run.name = slash == std::string::npos ? model_path : model_path.substr(slash + 1);
+    run.command = reproduce_command(info, model_path);
+    const auto corpus = info.metadata.find("corpus");
+    const auto tokens = info.metadata.find("tokens");
+    const bool word = tokens != info.metadata.end() && tokens->second == "word";
+    all_words = all_words && word;
+    run.summary = (corpus != info.metadata.end() ? "corpus " + corpus->second + " · " : "") +
+                  std::to_string(model.layers()) + " × LSTM(" +
+                  std::to_string(model.hidden_size()) + ") · " +
+                  std::to_string(model.params.size()) + " parameters · " +
+                  std::to_string(info.vocab.size()) + (word ? " words" : " symbols") + " · " +
+                  std::to_string(model.steps) + " steps";
+    in.runs.push_back(std::move(run));
+  }
+  in.token = all_words ? "word" : "char";
+  if (in.runs.size() == 1) {
+    in.title = in.runs.front().name;
+    in.subtitle = "charlstm training report · " + in.runs.front().summary;
+  } else {
+    in.title = std::to_string(in.runs.size()) + " runs";
+    for (std::size_t k = 0; k < in.runs.size(); ++k) {
+      in.subtitle += (k ? ", " : "") + in.runs[k].name;
+    }
+    in.subtitle = "charlstm training report · " + in.subtitle;
+  }
+  if (out.empty()) out = charlstm::report_path(model_paths.front());
   charlstm::write_file_atomically(out, charlstm::render_report(in));
-  std::printf("wrote %s (%zu metric rows, %zu samples)\n", out.c_str(), in.rows.size(),
-              in.samples.size());
+  std::size_t rows = 0, samples = 0;
+  for (const auto& run : in.runs) {
+    rows += run.rows.size();
+    samples += run.samples.size();
+  }
+  std::printf("wrote %s (%zu run%s, %zu metric rows, %zu samples)\n", out.c_str(),
+              in.runs.size(), in.runs.size() == 1 ? "" : "s", rows, samples);
   return 0;
 }
 

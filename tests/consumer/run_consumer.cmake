@@ -13,3 +13,12 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build -G ${G
     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/app WORKING_DIRECTORY ${WORK_DIR})
+
+# The installed tool (CHARLSTM_INSTALL_TOOL, on by default) runs from the prefix and finds
+# nothing through the build tree; its man page and bash completion are installed beside it.
+run(${prefix}/bin/charlstm --version)
+foreach(file share/man/man1/charlstm.1 share/bash-completion/completions/charlstm)
+  if(NOT EXISTS ${prefix}/${file})
+    message(FATAL_ERROR "cmake --install did not install ${file}")
+  endif()
+endforeach()
