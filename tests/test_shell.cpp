@@ -124,7 +124,8 @@ TEST_CASE("The bash completion offers every subcommand and each one's flags", "[
   const std::string gen = complete(dir / "charlstm.bash", "charlstm generate --t");
   CHECK_THAT(gen, Catch::Contains("--temperature\n") && Catch::Contains("--top-k\n"));
   CHECK(gen.find("--time-limit") == std::string::npos);
-  CHECK(complete(dir / "charlstm.bash", "charlstm train --optimizer ''") == "adam\nrmsprop\n");
+  const std::string optimizers = complete(dir / "charlstm.bash", "charlstm train --optimizer ''");
+  CHECK((optimizers == "adam\nrmsprop\n" || optimizers == "rmsprop\nadam\n"));
   CHECK_THAT(complete(dir / "charlstm.bash", "charlstm train --corpus nie"),
              Catch::Contains("nietzsche\n"));
 }

@@ -196,6 +196,18 @@ int main(int argc, char** argv) {
   std::string completion_shell;
   completion_cmd->add_option("shell", completion_shell, "bash")->required();
 
+  // CLI11 says only "A subcommand is required" for a misspelt one: name it and the choices.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      return usage_error(app, "unknown subcommand '" + std::string(argv[1]) + "' (" + names + ")");
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

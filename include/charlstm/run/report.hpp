@@ -565,11 +565,13 @@ inline std::string render_report(const report_input& in) {
       const report_run& run = in.runs[k];
       const std::string color = report_detail::run_color(k);
       const std::string prefix = several ? run.name + " " : "";
+      // One run: training blue, validation orange; several: one colour per run, the line's
+      // style telling training (dashed) from validation (solid, with dots).
       chart_series train_t{prefix + "training", color, {}, run.rows.size() < 2};
       train_t.dash = "5 4";
-      train_t.width = 1.6;
-      train_t.opacity = 0.75;
-      chart_series val_t{prefix + "validation", color, {}, true};
+      train_t.width = several ? 1.6 : 2;
+      train_t.opacity = several ? 0.75 : 1;
+      chart_series val_t{prefix + "validation", several ? color : "#ea580c", {}, true};
       chart_series train_e = train_t, val_e = val_t;
       chart_series chars{prefix + in.token + "s/s", color, {}, run.rows.size() < 2};
       chart_series lr{prefix + "learning rate", color, {}, run.rows.size() < 2};
