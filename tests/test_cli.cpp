@@ -262,7 +262,8 @@ TEST_CASE("stats prints the Simpsons notebook's statistics, lowercased as train 
   CHECK_THAT(r.out, Catch::Contains(notebook));
   CHECK_THAT(r.out, Catch::Contains("(lowercased)"));
   // --no-lowercase keeps the case, as train --no-lowercase: Python's len(set(text.split())).
-  const auto kept = run_cli("stats --no-lowercase --corpus moes_tavern", test_support::with_data_dir());
+  const auto kept =
+      run_cli("stats --no-lowercase --corpus moes_tavern", test_support::with_data_dir());
   REQUIRE(kept.exit_code == 0);
   CHECK_THAT(kept.out, Catch::Contains("Roughly the number of unique words: 11501\n") &&
                            Catch::Contains("(case kept)"));

@@ -78,7 +78,8 @@ TEST_CASE("A chart has one vertex per finite point, inside the plot", "[report]"
   // Every vertex lies in the plot area, the first <rect>.
   std::smatch m;
   REQUIRE(std::regex_search(
-      svg, m, std::regex(R"re(<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)")re")));
+      svg, m,
+      std::regex(R"re(<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)")re")));
   const double left = std::stod(m[1]), top = std::stod(m[2]);
   const double right = left + std::stod(m[3]), bottom = top + std::stod(m[4]);
   const std::regex xy(R"((-?[\d.]+),(-?[\d.]+))");
@@ -145,7 +146,7 @@ TEST_CASE("The page is self-contained and escapes the run's text", "[report]") {
   CHECK(vertex_count(points[1]) == 2);  // validation, at the two epoch ends
   CHECK(vertex_count(points[2]) == 4);
   CHECK(vertex_count(points[3]) == 2);
-  CHECK(vertex_count(points[4]) == 4);  // chars/s
+  CHECK(vertex_count(points[4]) == 4);                                           // chars/s
   CHECK_THAT(html, Catch::Contains("2.1000 <span class=\"unit\">nats</span>"));  // best val
   CHECK(html.find("Learning rate</h2>") == std::string::npos);  // constant: no chart
   // The command that reproduces the run is shown, not the raw metadata.
@@ -179,8 +180,7 @@ TEST_CASE("The loss is drawn against wall time as well as epochs", "[report]") {
   const auto xs = [](const std::string& p) {
     std::vector<double> out;
     const std::regex xy(R"((-?[\d.]+),(-?[\d.]+))");
-    for (auto it = std::sregex_iterator(p.begin(), p.end(), xy); it != std::sregex_iterator();
-         ++it)
+    for (auto it = std::sregex_iterator(p.begin(), p.end(), xy); it != std::sregex_iterator(); ++it)
       out.push_back(std::stod((*it)[1]));
     return out;
   };
@@ -207,7 +207,8 @@ TEST_CASE("Several runs overlay on one chart, each in its colour, with a legend"
   // Per run: training and validation against time and against epochs, throughput, learning rate.
   const auto points = polyline_points(html);
   CHECK(points.size() == 3 * 6);
-  const std::regex stroke(R"re(<polyline[^>]* data-series="run(\d)[^"]*validation" fill="none" stroke="([^"]*)")re");
+  const std::regex stroke(
+      R"re(<polyline[^>]* data-series="run(\d)[^"]*validation" fill="none" stroke="([^"]*)")re");
   std::map<std::string, std::set<std::string>> colors;  // run -> its validation colours
   for (auto it = std::sregex_iterator(html.begin(), html.end(), stroke);
        it != std::sregex_iterator(); ++it)
@@ -224,11 +225,11 @@ TEST_CASE("Several runs overlay on one chart, each in its colour, with a legend"
     CHECK(count_of(html, "<g class=\"legend\">") >= 3 * 4);
     CHECK_THAT(html, Catch::Contains("dominant-baseline=\"middle\">run" + std::to_string(k) +
                                      ".safetensors</text></g>"));
-    CHECK_THAT(html, Catch::Contains("<code>charlstm train --corpus c --seed " +
-                                     std::to_string(k) + "</code>"));
+    CHECK_THAT(html, Catch::Contains("<code>charlstm train --corpus c --seed " + std::to_string(k) +
+                                     "</code>"));
   }
-  CHECK_THAT(html, Catch::Contains(">validation</text></g>") &&
-                       Catch::Contains(">training</text></g>"));
+  CHECK_THAT(html,
+             Catch::Contains(">validation</text></g>") && Catch::Contains(">training</text></g>"));
   CHECK_THAT(html, Catch::Contains("<h1>" + charlstm::html_escape(in.title)));
 }
 
@@ -268,7 +269,8 @@ TEST_CASE("Margins grow with the tick labels, so the axis title clears them", "[
   std::smatch m;
   REQUIRE(std::regex_search(svg, m, rect));
   const double left = std::stod(m[1]);
-  const std::regex tick(R"re(<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="end" dominant-baseline="middle">([^<]*)</text>)re");
+  const std::regex tick(
+      R"re(<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="end" dominant-baseline="middle">([^<]*)</text>)re");
   std::size_t ticks = 0;
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tick); it != std::sregex_iterator();
        ++it, ++ticks) {
@@ -483,10 +485,12 @@ TEST_CASE("report overlays runs with no overlapping labels in Chromium",
   REQUIRE(std::system("command -v chromium >/dev/null 2>&1") == 0);
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", test_support::small_corpus(3000));
-  const std::string a = tiny_train(dir, "small.safetensors", "--hidden 8 --lr-decay 0.5 --lr-decay-after 1");
-  const std::string b =
-      tiny_train(dir, "a-longer-name-for-the-second-run.safetensors", "--hidden 12 --optimizer adam");
-  const auto r = run_cli("report " + quote(a) + " " + quote(b) + " --out " + quote(dir / "both.html"));
+  const std::string a =
+      tiny_train(dir, "small.safetensors", "--hidden 8 --lr-decay 0.5 --lr-decay-after 1");
+  const std::string b = tiny_train(dir, "a-longer-name-for-the-second-run.safetensors",
+                                   "--hidden 12 --optimizer adam");
+  const auto r =
+      run_cli("report " + quote(a) + " " + quote(b) + " --out " + quote(dir / "both.html"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("2 runs"));
@@ -538,26 +542,26 @@ document.body.appendChild(pre);
 TEST_CASE("report shows the command that reproduces each run", "[report][cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", test_support::small_corpus(3000));
-  const std::string model = tiny_train(
-      dir, "m.safetensors",
-      "--hidden 10 --layers 2 --dropout 0.25 --optimizer adam --lr 0.003 --lr-decay 0.8 "
-      "--lr-decay-after 1 --clip-norm 2 --val-fraction 0.2 --seed 7 --no-lowercase");
+  const std::string model =
+      tiny_train(dir, "m.safetensors",
+                 "--hidden 10 --layers 2 --dropout 0.25 --optimizer adam --lr 0.003 --lr-decay 0.8 "
+                 "--lr-decay-after 1 --clip-norm 2 --val-fraction 0.2 --seed 7 --no-lowercase");
   REQUIRE(run_cli("report " + quote(model)).exit_code == 0);
   const std::string page = charlstm::read_file_bytes(dir / "m.html");
   std::smatch m;
   REQUIRE(std::regex_search(page, m, std::regex("<code>(charlstm train [^<]*)</code>")));
   std::string command = m[1];
   // HTML-unescaped: the page escapes the quotes around paths.
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"&#39;", "'"},
-                                 {"&quot;", "\""}, {"&amp;", "&"}}) {
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"&#39;", "'"}, {"&quot;", "\""}, {"&amp;", "&"}}) {
     for (auto at = command.find(from); at != std::string::npos; at = command.find(from, at + 1))
       command.replace(at, from.size(), to);
   }
   INFO(command);
-  for (const char* flag : {"--hidden 10", "--layers 2", "--dropout 0.25", "--optimizer adam",
-                           "--lr 0.003", "--lr-decay 0.8", "--lr-decay-after 1", "--clip-norm 2",
-                           "--val-fraction 0.2", "--seed 7", "--no-lowercase", "--epochs 3",
-                           "--seq-len 20", "--batch 4"}) {
+  for (const char* flag :
+       {"--hidden 10", "--layers 2", "--dropout 0.25", "--optimizer adam", "--lr 0.003",
+        "--lr-decay 0.8", "--lr-decay-after 1", "--clip-norm 2", "--val-fraction 0.2", "--seed 7",
+        "--no-lowercase", "--epochs 3", "--seq-len 20", "--batch 4"}) {
     CHECK_THAT(command, Catch::Contains(flag));
   }
   // The same command with another --out (the last flag).

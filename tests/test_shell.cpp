@@ -1,10 +1,10 @@
 // The tool in a shell: usage errors exit 2 with the same prefix as every other error,
 // `--version` names the SIMD target, the bash completion and the man page cover every flag, and
 // named corpora are found at run time in the documented order (nothing baked in at build time).
-#include <catch2/catch.hpp>
-#include <charlstm/charlstm.hpp>
 #include <sys/stat.h>
 
+#include <catch2/catch.hpp>
+#include <charlstm/charlstm.hpp>
 #include <regex>
 #include <set>
 #include <string>
@@ -39,11 +39,11 @@ std::set<std::string> flags_in(const std::string& help) {
 // What the completion function offers for the words typed so far (the last one is completed).
 std::string complete(const std::string& script_path, const std::string& words) {
   const temp_dir dir;
-  const std::string command =
-      "bash -c " + quote("source " + quote(script_path) + "; COMP_WORDS=(" + words +
-                         "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _charlstm; "
-                         "printf '%s\\n' \"${COMPREPLY[@]}\"") +
-      " >" + quote(dir / "out") + " 2>&1";
+  const std::string command = "bash -c " +
+                              quote("source " + quote(script_path) + "; COMP_WORDS=(" + words +
+                                    "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _charlstm; "
+                                    "printf '%s\\n' \"${COMPREPLY[@]}\"") +
+                              " >" + quote(dir / "out") + " 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
   return charlstm::read_file_bytes(dir / "out");
 }
@@ -114,7 +114,8 @@ TEST_CASE("The bash completion offers every subcommand and each one's flags", "[
     REQUIRE(help.exit_code == 0);
     const std::set<std::string> flags = flags_in(help.out);
     CHECK(flags.size() >= 2);
-    const std::string offered = complete(dir / "charlstm.bash", std::string("charlstm ") + sub + " --");
+    const std::string offered =
+        complete(dir / "charlstm.bash", std::string("charlstm ") + sub + " --");
     for (const std::string& flag : flags) {
       INFO(sub << " " << flag);
       CHECK_THAT(offered, Catch::Contains(flag + "\n"));
@@ -130,8 +131,7 @@ TEST_CASE("The bash completion offers every subcommand and each one's flags", "[
              Catch::Contains("nietzsche\n"));
 }
 
-TEST_CASE("The man page is written beside the binary and covers every subcommand",
-          "[cli][shell]") {
+TEST_CASE("The man page is written beside the binary and covers every subcommand", "[cli][shell]") {
   const std::string page = charlstm::read_file_bytes(binary_dir() + "/charlstm.1");
   CHECK_THAT(page, Catch::StartsWith(".\\\" DO NOT MODIFY THIS FILE!") &&
                        Catch::Contains(".TH CHARLSTM \"1\"") &&
@@ -153,9 +153,10 @@ TEST_CASE("Named corpora are found at run time: $CHARLSTM_DATA_DIR, then ../shar
   write_text(dir / "data/nietzsche.txt", "abc\n\ndef ghi\n");
   write_text(dir / "shared/data/nietzsche.txt", "one two\n");
   // No cache, no download, no variable from the caller's environment.
-  const std::string clean = "cd " + quote(dir / "work") +
-                            " && env -u CHARLSTM_DATA_DIR -u XDG_CACHE_HOME HOME=" +
-                            quote(dir / "home") + " CHARLSTM_OFFLINE=1";
+  const std::string clean =
+      "cd " + quote(dir / "work") +
+      " && env -u CHARLSTM_DATA_DIR -u XDG_CACHE_HOME HOME=" + quote(dir / "home") +
+      " CHARLSTM_OFFLINE=1";
 
   const auto from_env =
       run_cli("stats --corpus nietzsche", clean + " CHARLSTM_DATA_DIR=" + quote(dir / "data"));

@@ -110,8 +110,7 @@ std::string resolve_corpus(const std::string& arg) {
                                  std::string(known->file) + ", or pass the file's path";
   if (const char* offline = std::getenv("CHARLSTM_OFFLINE"); offline && *offline) {
     throw charlstm::error("corpus '" + arg + "' was not found (looked in " + looked +
-                          ") and CHARLSTM_OFFLINE is set, so it was not downloaded: " +
-                          how_to_fix);
+                          ") and CHARLSTM_OFFLINE is set, so it was not downloaded: " + how_to_fix);
   }
   std::cerr << "downloading " << known->name << " from " << known->url << " into " << dir << "\n";
   require(std::system(("mkdir -p " + shell_quote(dir)).c_str()) == 0, "cannot create " + dir);

@@ -17,16 +17,17 @@ namespace {
 // `charlstm --version`: the version and the SIMD instruction set the kernels were compiled for
 // (xsimd's default architecture, which -march=native picks from the build machine).
 std::string version_text() {
-  return std::string("charlstm ") + charlstm::version_string + "\nSIMD target: " +
-         xsimd::default_arch::name() + " (xsimd " + std::to_string(XSIMD_VERSION_MAJOR) + "." +
-         std::to_string(XSIMD_VERSION_MINOR) + ")";
+  return std::string("charlstm ") + charlstm::version_string +
+         "\nSIMD target: " + xsimd::default_arch::name() + " (xsimd " +
+         std::to_string(XSIMD_VERSION_MAJOR) + "." + std::to_string(XSIMD_VERSION_MINOR) + ")";
 }
 
 // A usage error (unknown flag, missing or malformed value): one line with the same prefix as
 // every other error, a pointer to the help, and exit code 2 as shells and getopt use.
 int usage_error(const CLI::App& app, const std::string& what) {
   std::string help = "charlstm --help";
-  for (const CLI::App* sub : app.get_subcommands()) help = "charlstm " + sub->get_name() + " --help";
+  for (const CLI::App* sub : app.get_subcommands())
+    help = "charlstm " + sub->get_name() + " --help";
   std::fflush(stdout);
   std::fprintf(stderr, "charlstm: error: %s (see `%s`)\n", what.c_str(), help.c_str());
   return 2;
@@ -220,8 +221,8 @@ int main(int argc, char** argv) {
   }
   if (completion_cmd->parsed()) {
     if (completion_shell != "bash") {
-      return usage_error(app, "completion: unsupported shell '" + completion_shell +
-                                  "' (only bash is supported)");
+      return usage_error(
+          app, "completion: unsupported shell '" + completion_shell + "' (only bash is supported)");
     }
     std::fputs(bash_completion(app).c_str(), stdout);
     return 0;

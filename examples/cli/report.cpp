@@ -26,8 +26,8 @@ std::string shown(const std::string& v) {
 
 std::string quoted_if_needed(const std::string& s) {
   for (char ch : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || std::string("-_./=:,+@%").find(ch) !=
-                                                              std::string::npos)) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) ||
+          std::string("-_./=:,+@%").find(ch) != std::string::npos)) {
       std::string q = "'";
       for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
       return q + "'";
@@ -113,12 +113,11 @@ int report(const std::vector<std::string>& model_paths, std::string out) {
     const auto tokens = info.metadata.find("tokens");
     const bool word = tokens != info.metadata.end() && tokens->second == "word";
     all_words = all_words && word;
-    run.summary = (corpus != info.metadata.end() ? "corpus " + corpus->second + " · " : "") +
-                  std::to_string(model.layers()) + " × LSTM(" +
-                  std::to_string(model.hidden_size()) + ") · " +
-                  std::to_string(model.params.size()) + " parameters · " +
-                  std::to_string(info.vocab.size()) + (word ? " words" : " symbols") + " · " +
-                  std::to_string(model.steps) + " steps";
+    run.summary =
+        (corpus != info.metadata.end() ? "corpus " + corpus->second + " · " : "") +
+        std::to_string(model.layers()) + " × LSTM(" + std::to_string(model.hidden_size()) + ") · " +
+        std::to_string(model.params.size()) + " parameters · " + std::to_string(info.vocab.size()) +
+        (word ? " words" : " symbols") + " · " + std::to_string(model.steps) + " steps";
     in.runs.push_back(std::move(run));
   }
   in.token = all_words ? "word" : "char";
@@ -139,8 +138,8 @@ int report(const std::vector<std::string>& model_paths, std::string out) {
     rows += run.rows.size();
     samples += run.samples.size();
   }
-  std::printf("wrote %s (%zu run%s, %zu metric rows, %zu samples)\n", out.c_str(),
-              in.runs.size(), in.runs.size() == 1 ? "" : "s", rows, samples);
+  std::printf("wrote %s (%zu run%s, %zu metric rows, %zu samples)\n", out.c_str(), in.runs.size(),
+              in.runs.size() == 1 ? "" : "s", rows, samples);
   return 0;
 }
 

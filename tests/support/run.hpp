@@ -54,9 +54,7 @@ inline run_result run_cli(const std::string& args, const std::string& prefix = "
 
 // A run_cli prefix under which the tool finds the corpora by name (nietzsche, tinyshakespeare,
 // moes_tavern) in the source tree's ../shared/data, wherever the test runs.
-inline std::string with_data_dir() {
-  return "CHARLSTM_DATA_DIR=" + quote(CHARLSTM_DATA_DIR);
-}
+inline std::string with_data_dir() { return "CHARLSTM_DATA_DIR=" + quote(CHARLSTM_DATA_DIR); }
 
 // Starts `charlstm ARGS` in the background with stdout and stderr in files; returns its pid.
 inline pid_t spawn_cli(const std::string& args, const std::string& out, const std::string& err,

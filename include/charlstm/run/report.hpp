@@ -56,9 +56,9 @@ struct chart_series {
   // A step function: each y holds from the previous point's x up to its own (the value in use
   // over the interval that ends at the point, as the learning rate of a logged row).
   bool steps = false;
-  std::string dash{};   // stroke-dasharray, e.g. "5 4"; empty: solid
-  double width = 2;     // stroke width
-  double opacity = 1;   // stroke opacity
+  std::string dash{};  // stroke-dasharray, e.g. "5 4"; empty: solid
+  double width = 2;    // stroke width
+  double opacity = 1;  // stroke opacity
 };
 
 // A legend entry: a short line in the series' style (and a dot for series with markers).
@@ -325,8 +325,8 @@ struct report_run {
 
 // What the page shows: one run, or several overlaid (each in its own colour).
 struct report_input {
-  std::string title;     // e.g. the checkpoint's file name
-  std::string subtitle;  // e.g. "charlstm training report"
+  std::string title;           // e.g. the checkpoint's file name
+  std::string subtitle;        // e.g. "charlstm training report"
   std::string token = "char";  // what the losses are per: "char" or "word"
   std::vector<report_run> runs;
 };
@@ -447,7 +447,7 @@ inline std::string render_report(const report_input& in) {
   using report_detail::card;
   using report_detail::fixed;
   const double ln2 = std::log(2.0);
-  const std::string per = "/" + in.token;          // "/char"
+  const std::string per = "/" + in.token;           // "/char"
   const std::string per_spaced = " / " + in.token;  // "nats / char"
   const bool several = in.runs.size() > 1;
   std::string html =
@@ -469,11 +469,11 @@ inline std::string render_report(const report_input& in) {
     }
     html += "<section class=\"cards\">\n";
     if (best) {
-      html += card("Best validation loss", fixed(best->val_loss, 4) + " nats",
-                   fixed(best->val_loss / ln2, 4) + " bits" + per + " at step " +
-                       std::to_string(best->step) + " (epoch " +
-                       report_detail::epochs(best->epoch) + ", " +
-                       report_detail::duration(best->elapsed_s) + ")");
+      html +=
+          card("Best validation loss", fixed(best->val_loss, 4) + " nats",
+               fixed(best->val_loss / ln2, 4) + " bits" + per + " at step " +
+                   std::to_string(best->step) + " (epoch " + report_detail::epochs(best->epoch) +
+                   ", " + report_detail::duration(best->elapsed_s) + ")");
     }
     if (last_train) {
       html += card("Last training loss", fixed(last_train->train_loss, 4) + " nats",
@@ -502,26 +502,26 @@ inline std::string render_report(const report_input& in) {
     const report_run& run = in.runs[k];
     const metrics_row* best = report_detail::best_row(run.rows);
     const double speed = report_detail::median_speed(run.rows);
-    html += "<tr><td><span class=\"swatch\" style=\"background:" +
-            std::string(report_detail::run_color(k)) + "\"></span>" + html_escape(run.name) +
-            "</td><td>" +
-            (best ? fixed(best->val_loss, 4) + " nats (" + fixed(best->val_loss / ln2, 3) +
-                        " bits)"
-                  : std::string("—")) +
-            "</td><td>" +
-            (best ? "epoch " + report_detail::epochs(best->epoch) + ", " +
-                        report_detail::duration(best->elapsed_s)
-                  : std::string("—")) +
-            "</td><td>" +
-            (run.rows.empty() ? std::string("—")
-                              : report_detail::duration(run.rows.back().elapsed_s) + ", " +
-                                    report_detail::epochs(run.rows.back().epoch) + " epochs") +
-            "</td><td>" +
-            (std::isfinite(speed) ? report_detail::speed_text(speed) + " " + in.token + "s/s"
-                                  : std::string("—")) +
-            "</td></tr>\n<tr class=\"command\"><td colspan=\"5\">" +
-            (run.summary.empty() ? "" : "<div class=\"note\">" + html_escape(run.summary) + "</div>") +
-            "<code>" + html_escape(run.command) + "</code></td></tr>\n";
+    html +=
+        "<tr><td><span class=\"swatch\" style=\"background:" +
+        std::string(report_detail::run_color(k)) + "\"></span>" + html_escape(run.name) +
+        "</td><td>" +
+        (best ? fixed(best->val_loss, 4) + " nats (" + fixed(best->val_loss / ln2, 3) + " bits)"
+              : std::string("—")) +
+        "</td><td>" +
+        (best ? "epoch " + report_detail::epochs(best->epoch) + ", " +
+                    report_detail::duration(best->elapsed_s)
+              : std::string("—")) +
+        "</td><td>" +
+        (run.rows.empty() ? std::string("—")
+                          : report_detail::duration(run.rows.back().elapsed_s) + ", " +
+                                report_detail::epochs(run.rows.back().epoch) + " epochs") +
+        "</td><td>" +
+        (std::isfinite(speed) ? report_detail::speed_text(speed) + " " + in.token + "s/s"
+                              : std::string("—")) +
+        "</td></tr>\n<tr class=\"command\"><td colspan=\"5\">" +
+        (run.summary.empty() ? "" : "<div class=\"note\">" + html_escape(run.summary) + "</div>") +
+        "<code>" + html_escape(run.command) + "</code></td></tr>\n";
   }
   html += "</table></div>\n";
 
@@ -638,8 +638,7 @@ inline std::string render_report(const report_input& in) {
               (std::isfinite(val) ? " · validation loss " + fixed(val, 4) + " nats (" +
                                         fixed(val / ln2, 3) + " bits" + per + ")"
                                   : std::string()) +
-              " <span class=\"note\">· step " + std::to_string(first.step) +
-              "</span></summary>\n";
+              " <span class=\"note\">· step " + std::to_string(first.step) + "</span></summary>\n";
       for (; k < end; ++k) {
         const sample_record& s = run.samples[k];
         char t[32];
