@@ -69,10 +69,9 @@ BENCHMARK(bm_softmax_cross_entropy);
 
 void bm_rmsprop(benchmark::State& state) {
   charlstm::model<float> m(book_V, book_H, 1);
-  for (auto _ : state) {
-    m.optimizer.step(m.params.data.data(), m.grads.data.data(), m.rms_acc.data.data(),
-                     m.params.size());
-  }
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  const charlstm::parameters<float> grads(m.params);
+  for (auto _ : state) opt.update(m.params, grads, 0, m.params.size());
   state.SetItemsProcessed(state.iterations() * m.params.size());
 }
 BENCHMARK(bm_rmsprop);
@@ -177,15 +176,16 @@ BENCHMARK(bm_lstm_forward)->Unit(benchmark::kMillisecond);
 void bm_lstm_backward(benchmark::State& state) {
   const index T = book_T, B = book_B, H = book_H;
   charlstm::model<float> m(book_V, H, 1);
+  charlstm::parameters<float> grads(m.params);
   charlstm::lstm_cache<float> cache;
   const auto ids = random_ids(T * B, book_V, 2);
   const charlstm::matrix<float> zero = charlstm::matrix<float>::Zero(H, B);
   charlstm::matrix<float> d_h = charlstm::matrix<float>::Constant(H, B, 1e-3f);
   charlstm::lstm_forward(cache, m.params.lstm, ids.data(), T, B, zero, zero);
   for (auto _ : state) {
-    charlstm::lstm_recurrence_backward(m.grads.lstm, cache, m.params.lstm, d_h, true);
-    charlstm::lstm_input_gather_backward(m.grads.lstm, cache, ids.data());
-    benchmark::DoNotOptimize(m.grads.data.data());
+    charlstm::lstm_recurrence_backward(grads.lstm, cache, m.params.lstm, d_h, true);
+    charlstm::lstm_input_gather_backward(grads.lstm, cache, ids.data());
+    benchmark::DoNotOptimize(grads.data.data());
   }
   state.SetItemsProcessed(state.iterations() * B);
   state.counters["GFLOP/s"] = gflops(2.0 * 2 * 4 * H * H * T * B, state);
@@ -195,8 +195,11 @@ BENCHMARK(bm_lstm_backward)->Unit(benchmark::kMillisecond);
 void bm_train_step(benchmark::State& state) {
   const index T = book_T, B = book_B;
   charlstm::model<float> m(book_V, book_H, 1);
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::batch_trainer<float> trainer(m, opt, 1);
   const auto ids = random_ids(T * B, book_V, 2), targets = random_ids(B, book_V, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(m.train_step(ids.data(), targets.data(), T, B));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(trainer.train_step(ids.data(), targets.data(), T, B));
   state.SetItemsProcessed(state.iterations() * B);
   state.counters["GFLOP/s"] = benchmark::Counter(train_flops_per_sequence(T, book_V, book_H) * B *
                                                      1e-9 * static_cast<double>(state.iterations()),

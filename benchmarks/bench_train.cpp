@@ -40,7 +40,8 @@ void bm_train_book(benchmark::State& state) {
   const auto& d = data();
   const auto windows = charlstm::make_windows(d.ids, T, 3);
   charlstm::model<float> m(d.vocab.size(), H, 1);
-  charlstm::batch_trainer<float> trainer(m, state.range(0));
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::batch_trainer<float> trainer(m, opt, state.range(0));
   std::mt19937_64 engine(1);
   std::vector<index> which(B);
   std::vector<token_id> ids(T * B), targets(B);
@@ -72,7 +73,8 @@ void bm_train_sequence(benchmark::State& state) {
   const charlstm::stream_set streams{d.ids.data(), static_cast<index>(d.ids.size()), streams_B,
                                      seq_T};
   charlstm::model<float> m(d.vocab.size(), hidden, 1, layers);
-  charlstm::batch_trainer<float> trainer(m, threads);
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::batch_trainer<float> trainer(m, opt, threads);
   charlstm::layer_states<float> carried;
   carried.reset(layers, hidden, streams_B);
   std::vector<token_id> ids(seq_T * streams_B), targets(seq_T * streams_B);

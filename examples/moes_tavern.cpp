@@ -41,8 +41,9 @@ int main(int argc, char** argv) try {
   }
 
   charlstm::model<float> model(vocab.size(), 128, o.seed);  // LSTM(128) -> Dense softmax
-  model.optimizer.lr = 0.01;                                // RMSprop(lr=0.01)
-  charlstm::batch_trainer<float> trainer(model, o.threads);
+  charlstm::optimizer_state<float> rmsprop(charlstm::optimizer_kind::rmsprop, model.params);
+  rmsprop.set_learning_rate(0.01);                          // RMSprop(lr=0.01)
+  charlstm::batch_trainer<float> trainer(model, rmsprop, o.threads);
   std::mt19937_64 engine(o.seed);
   for (long epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();

@@ -31,8 +31,9 @@ int main(int argc, char** argv) try {
 
   // The model: LSTM(128) -> Dense(softmax), RMSprop(lr=0.01), categorical cross-entropy.
   charlstm::model<float> model(vocab.size(), 128, o.seed);
-  model.optimizer.lr = 0.01;
-  charlstm::batch_trainer<float> trainer(model, o.threads);  // batches split over threads
+  charlstm::optimizer_state<float> rmsprop(charlstm::optimizer_kind::rmsprop, model.params);
+  rmsprop.set_learning_rate(0.01);
+  charlstm::batch_trainer<float> trainer(model, rmsprop, o.threads);  // batches over threads
   std::mt19937_64 engine(o.seed);
   const bool terminal = isatty(fileno(stderr));
 

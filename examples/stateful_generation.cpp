@@ -42,7 +42,9 @@ int main(int argc, char** argv) try {
 
   // Train briefly: `steps` batches of the book's model.
   charlstm::model<float> model(vocab.size(), 128, seed);
-  charlstm::batch_trainer<float> trainer(model, std::max(1u, std::thread::hardware_concurrency()));
+  charlstm::optimizer_state<float> rmsprop(charlstm::optimizer_kind::rmsprop, model.params);
+  charlstm::batch_trainer<float> trainer(model, rmsprop,
+                                         std::max(1u, std::thread::hardware_concurrency()));
   std::mt19937_64 engine(seed);
   charlstm::train_epoch(
       trainer, windows, batch_size, engine, [&](const charlstm::epoch_progress& p) {

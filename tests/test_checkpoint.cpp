@@ -16,16 +16,17 @@ namespace {
 struct small_model {
   charlstm::vocabulary vocab{U"abcdefg hij\u00e9"};
   charlstm::model<float> m{vocab.size(), 6, 3};
+  charlstm::optimizer_state<float> opt{charlstm::optimizer_kind::rmsprop, m.params};
   small_model() {
-    for (auto& t : m.rms_acc.tensors()) {  // not the padding between tensors, which is not saved
+    for (auto& t : opt.moments[0].tensors()) {  // not the padding between tensors, not saved
       for (long k = 0; k < t.rows * t.cols; ++k)
         t.data[k] = 0.001f * static_cast<float>(k % 17 + 1);
     }
-    m.steps = 42;
+    opt.steps = 42;
   }
   std::string bytes() {
-    return charlstm::checkpoint_bytes(m,
-                                      {vocab, {{"maxlen", "60"}, {"note", "a \"quoted\"\nline"}}});
+    return charlstm::checkpoint_bytes(
+        m, opt, {vocab, {{"maxlen", "60"}, {"note", "a \"quoted\"\nline"}}});
   }
 };
 
@@ -74,12 +75,17 @@ std::string replace_once(std::string s, const std::string& from, const std::stri
 TEST_CASE("A checkpoint round-trips exactly", "[checkpoint]") {
   small_model s;
   const std::string path = temp_path("roundtrip.safetensors");
-  charlstm::save_checkpoint(path, s.m, {s.vocab, {{"note", "a \"quoted\"\nline"}}});
+  charlstm::save_checkpoint(path, s.m, s.opt, {s.vocab, {{"note", "a \"quoted\"\nline"}}});
   charlstm::checkpoint_info info;
-  const charlstm::model<float> loaded = charlstm::load_checkpoint<float>(path, info);
+  charlstm::optimizer_state<float> opt;
+  const charlstm::model<float> loaded = charlstm::load_checkpoint<float>(path, info, opt);
   CHECK(loaded.params.data == s.m.params.data);
-  CHECK(loaded.rms_acc.data == s.m.rms_acc.data);
-  CHECK(loaded.steps == 42);
+  REQUIRE(opt.moments.size() == 1);
+  CHECK(opt.moments[0].data == s.opt.moments[0].data);
+  CHECK(opt.steps == 42);
+  // Loading for inference gives the same parameters, without the optimizer's buffers.
+  charlstm::checkpoint_info inference_info;
+  CHECK(charlstm::load_checkpoint<float>(path, inference_info).params.data == s.m.params.data);
   CHECK(info.vocab.symbols == s.vocab.symbols);
   CHECK(info.metadata.at("note") == "a \"quoted\"\nline");
   std::remove(path.c_str());
@@ -250,30 +256,32 @@ TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary 
 TEST_CASE("Stacked layers, Adam's state and a carried state round-trip exactly", "[checkpoint]") {
   charlstm::vocabulary vocab{U"abcdefgh"};
   charlstm::model<float> m(vocab.size(), 5, 9, 3);
-  m.optimizer_type = charlstm::optimizer_kind::adam;
-  for (auto* buffer : {&m.adam_m, &m.adam_v}) {
-    for (auto& t : buffer->tensors()) {
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::adam, m.params);
+  for (auto& buffer : opt.moments) {
+    for (auto& t : buffer.tensors()) {
       for (long k = 0; k < t.rows * t.cols; ++k) t.data[k] = 0.01f * static_cast<float>(k % 7 + 1);
     }
   }
-  m.steps = 17;
+  opt.steps = 17;
   charlstm::matrix<double> h(5, 4);
   for (long k = 0; k < h.size(); ++k) h.data()[k] = 0.25 * static_cast<double>(k) - 2;
   const charlstm::checkpoint_info info(vocab, {{"mode", "sequence"}},
                                        {{"state.h.l0", h}, {"state.c.l2", -h}});
-  const std::string bytes = charlstm::checkpoint_bytes(m, info);
+  const std::string bytes = charlstm::checkpoint_bytes(m, opt, info);
   charlstm::checkpoint_info back;
-  auto loaded = charlstm::parse_checkpoint<float>(bytes, back, "m");
+  charlstm::optimizer_state<float> back_opt;
+  auto loaded = charlstm::parse_checkpoint<float>(bytes, back, "m", back_opt);
   CHECK(loaded.layers() == 3);
-  CHECK(loaded.optimizer_type == charlstm::optimizer_kind::adam);
+  CHECK(back_opt.kind == charlstm::optimizer_kind::adam);
   CHECK(loaded.params.data == m.params.data);
-  CHECK(loaded.adam_m.data == m.adam_m.data);
-  CHECK(loaded.adam_v.data == m.adam_v.data);
-  CHECK(loaded.steps == 17);
+  REQUIRE(back_opt.moments.size() == 2);
+  CHECK(back_opt.moments[0].data == opt.moments[0].data);
+  CHECK(back_opt.moments[1].data == opt.moments[1].data);
+  CHECK(back_opt.steps == 17);
   REQUIRE(back.state_tensors.size() == 2);
   CHECK(back.state_tensors.at("state.h.l0") == h);
   CHECK(back.state_tensors.at("state.c.l2") == -h);
-  CHECK(charlstm::checkpoint_bytes(loaded, back) == bytes);
+  CHECK(charlstm::checkpoint_bytes(loaded, back_opt, back) == bytes);
   // A state tensor whose name does not start with "state." is refused on save.
   CHECK_THROWS_WITH(charlstm::checkpoint_bytes(m, {vocab, {}, {{"carried", h}}}),
                     Catch::Contains("named \"state.*\""));
@@ -287,16 +295,18 @@ TEST_CASE("A version-1 checkpoint (one layer, RMSprop) still loads", "[checkpoin
   REQUIRE(bytes.find("\"format_version\":\"1\"") != std::string::npos);
   REQUIRE(bytes.find("\"layers\"") == std::string::npos);
   charlstm::checkpoint_info info;
-  const auto m = charlstm::parse_checkpoint<float>(bytes, info, path);
+  charlstm::optimizer_state<float> opt;
+  const auto m = charlstm::parse_checkpoint<float>(bytes, info, path, opt);
   CHECK(m.layers() == 1);
-  CHECK(m.optimizer_type == charlstm::optimizer_kind::rmsprop);
+  CHECK(opt.kind == charlstm::optimizer_kind::rmsprop);
   CHECK(m.params.all_finite());
   CHECK(info.state_tensors.empty());
   // It saves as version 2 and reloads to the same model.
   charlstm::model<float> copy = m;
   charlstm::checkpoint_info again;
-  const auto reloaded = charlstm::parse_checkpoint<float>(charlstm::checkpoint_bytes(copy, info),
-                                                          again, "copy");
+  charlstm::optimizer_state<float> again_opt;
+  const auto reloaded = charlstm::parse_checkpoint<float>(
+      charlstm::checkpoint_bytes(copy, opt, info), again, "copy", again_opt);
   CHECK(reloaded.params.data == m.params.data);
-  CHECK(reloaded.rms_acc.data == m.rms_acc.data);
+  CHECK(again_opt.moments[0].data == opt.moments[0].data);
 }

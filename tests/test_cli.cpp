@@ -21,8 +21,15 @@ std::string small_flags(const temp_dir& dir) {
          " --maxlen 20 --step 3 --hidden 16 --batch 32 --sample-length 30 --threads 2";
 }
 
-charlstm::model<float> load(const std::string& path, charlstm::checkpoint_info& info) {
-  return charlstm::load_checkpoint<float>(path, info);
+// A checkpoint's model and optimizer state, as `train --resume` loads them.
+struct run {
+  charlstm::model<float> model;
+  charlstm::optimizer_state<float> optimizer;
+};
+run load(const std::string& path, charlstm::checkpoint_info& info) {
+  charlstm::optimizer_state<float> opt;
+  charlstm::model<float> m = charlstm::load_checkpoint<float>(path, info, opt);
+  return {m, opt};
 }
 
 }  // namespace
@@ -56,7 +63,7 @@ TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[
               .exit_code == 0);
   charlstm::checkpoint_info info;
   auto m = load(dir / "m.safetensors", info);
-  charlstm::save_checkpoint(dir / "copy.safetensors", m, info);
+  charlstm::save_checkpoint(dir / "copy.safetensors", m.model, m.optimizer, info);
   CHECK(charlstm::read_file_bytes(dir / "copy.safetensors") ==
         charlstm::read_file_bytes(dir / "m.safetensors"));
 
@@ -90,7 +97,7 @@ TEST_CASE("A time limit stops after the step that reaches it and saves like --ma
                         Catch::Contains(", 1 steps in all)"));
   CHECK_THAT(r.out, !Catch::Contains("Epoch 2/3"));
   charlstm::checkpoint_info info;
-  CHECK(load(dir / "m.safetensors", info).steps == 1);
+  CHECK(load(dir / "m.safetensors", info).optimizer.steps == 1);
   // The limit is for this run: resuming without it trains to the end.
   const auto resumed = run_cli("train --resume " + quote(dir / "m.safetensors") + " --epochs 3");
   INFO(resumed.out << resumed.err);
@@ -120,11 +127,11 @@ TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
   const auto two = load(dir / "two.safetensors", a);
   const auto again = load(dir / "resumed.safetensors", b);
   const auto part = load(dir / "part.safetensors", c);
-  CHECK(two.params.data == again.params.data);
-  CHECK(two.rms_acc.data == again.rms_acc.data);
-  CHECK(two.steps == again.steps);
-  CHECK(two.params.data == part.params.data);
-  CHECK(two.steps == part.steps);
+  CHECK(two.model.params.data == again.model.params.data);
+  CHECK(two.optimizer.moments[0].data == again.optimizer.moments[0].data);
+  CHECK(two.optimizer.steps == again.optimizer.steps);
+  CHECK(two.model.params.data == part.model.params.data);
+  CHECK(two.optimizer.steps == part.optimizer.steps);
   CHECK(a.metadata.at("rng") == b.metadata.at("rng"));
 }
 
@@ -141,7 +148,7 @@ TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the bes
   const auto n_train = static_cast<long>(static_cast<double>(small_corpus().size()) * 0.9);
   const long windows = (n_train - 20 + 2) / 3, stream_length = (n_train - 1) / 32;
   charlstm::checkpoint_info w_info;
-  CHECK(load(dir / "w.safetensors", w_info).steps == (windows + 31) / 32);
+  CHECK(load(dir / "w.safetensors", w_info).optimizer.steps == (windows + 31) / 32);
   CHECK(w_info.metadata.at("mode") == "window");
 
   const std::string deep = "train " + small_flags(dir) +
@@ -160,11 +167,11 @@ TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the bes
   charlstm::checkpoint_info info, best_info;
   const auto m = load(dir / "d.safetensors", info);
   const auto best = load(dir / "d.best.safetensors", best_info);
-  CHECK(m.layers() == 2);
-  CHECK(m.optimizer_type == charlstm::optimizer_kind::adam);
+  CHECK(m.model.layers() == 2);
+  CHECK(m.optimizer.kind == charlstm::optimizer_kind::adam);
   CHECK(info.metadata.at("mode") == "sequence");
   CHECK(info.metadata.at("seq_len") == "25");
-  CHECK(best.steps <= m.steps);
+  CHECK(best.optimizer.steps <= m.optimizer.steps);
   CHECK(std::stod(best_info.metadata.at("best_val")) == std::stod(info.metadata.at("best_val")));
   // Generation works both ways from a stacked model.
   for (const char* mode : {"--stateful", "--window"}) {

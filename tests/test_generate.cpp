@@ -36,6 +36,8 @@ void train_and_save(const std::u32string& text, const std::string& path, int ste
   const charlstm::vocabulary vocab(text);
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   charlstm::model<float> m(vocab.size(), 24, 5);
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::parameters<float> grads(m.params);
   const isize T = 12, B = 8;
   std::vector<charlstm::token_id> batch(static_cast<std::size_t>(T * B)), targets(B);
   auto gather = [&](int s) {
@@ -49,11 +51,12 @@ void train_and_save(const std::u32string& text, const std::string& path, int ste
   const float before = m.loss(batch.data(), targets.data(), T, B);
   for (int s = 0; s < steps; ++s) {
     gather(s);
-    m.train_step(batch.data(), targets.data(), T, B);
+    m.forward_backward(grads, batch.data(), targets.data(), T, B);
+    opt.step(m.params, grads);
   }
   gather(0);
   CHECK(m.loss(batch.data(), targets.data(), T, B) < before);  // it learned something
-  charlstm::save_checkpoint(path, m,
+  charlstm::save_checkpoint(path, m, opt,
                             {vocab,
                              {{"lowercase", "0"},
                               {"maxlen", std::to_string(T)},

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <charlstm/generate.hpp>
 #include <charlstm/model.hpp>
+#include <charlstm/optimizer.hpp>
 #include <charlstm/vectorizer.hpp>
 #include <cmath>
 #include <numeric>
@@ -71,6 +72,8 @@ TEST_CASE("Keras initialisation: orthogonal recurrent kernel, forget bias 1", "[
 TEST_CASE("Token-at-a-time generation equals re-reading the window", "[generate]") {
   const isize V = 23, H = 40, T = 60;
   charlstm::model<float> m(V, H, 5);
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::parameters<float> grads(m.params);
   // Train a few steps first so that the distribution is not near uniform.
   const auto corpus = random_ids(2000, V, 3);
   const auto windows = charlstm::make_windows(corpus, T, 3);
@@ -79,7 +82,8 @@ TEST_CASE("Token-at-a-time generation equals re-reading the window", "[generate]
   for (int step = 0; step < 5; ++step) {
     std::iota(which.begin(), which.end(), step * 16);
     charlstm::gather_batch(windows, which.data(), 16, batch.data(), targets.data());
-    m.train_step(batch.data(), targets.data(), T, 16);
+    m.forward_backward(grads, batch.data(), targets.data(), T, 16);
+    opt.step(m.params, grads);
   }
   for (isize w : {0, 100, 500}) {
     const token_id* window = windows.window(w);
@@ -154,10 +158,13 @@ TEST_CASE("A model overfits a 200-character string", "[model]") {
       targets(static_cast<std::size_t>(B));
   charlstm::gather_batch(windows, which.data(), B, batch.data(), targets.data());
   charlstm::model<float> m(vocab.size(), 64, 7);
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::parameters<float> grads(m.params);
   float loss = 0;
   int steps = 0;
   for (; steps < 400; ++steps) {
-    loss = m.train_step(batch.data(), targets.data(), T, B);
+    loss = m.forward_backward(grads, batch.data(), targets.data(), T, B);
+    opt.step(m.params, grads);
     if (loss < 0.05f) break;
   }
   INFO("loss " << loss << " after " << steps << " steps");

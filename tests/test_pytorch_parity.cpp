@@ -5,6 +5,7 @@
 // within 1e-10.
 #include <catch2/catch.hpp>
 #include <charlstm/model.hpp>
+#include <charlstm/optimizer.hpp>
 #include <string>
 #include <vector>
 
@@ -46,27 +47,29 @@ void check_window_fixture(const std::string& file) {
   const matrix<S> c0 = f["c0"].as_matrix().transpose().cast<S>();
   const double tol = tolerance<S>();
 
-  const S loss = m.forward_backward(ids.data(), targets.data(), T, B, h0, c0);
+  charlstm::parameters<S> grads(m.params);
+  const S loss = m.forward_backward(grads, ids.data(), targets.data(), T, B, h0, c0);
   matrix<double> expected_loss(1, 1);
   expected_loss(0, 0) = f["loss"].scalar();
   check_close("loss", matrix<S>::Constant(1, 1, loss), expected_loss, tol);
   check_close("logits", m.logits(), f["logits"].as_matrix().transpose(), tol);
-  check_close("grad w_x", m.grads.lstm.w_x, f["grad_w_x"].as_matrix(), tol);
-  check_close("grad w_h", m.grads.lstm.w_h, f["grad_w_h"].as_matrix(), tol);
-  check_close("grad b", m.grads.lstm.b, f["grad_b"].as_matrix(), tol);
-  check_close("grad dense w", m.grads.dense.w, f["grad_dense_w"].as_matrix(), tol);
-  check_close("grad dense b", m.grads.dense.b, f["grad_dense_b"].as_matrix(), tol);
+  check_close("grad w_x", grads.lstm.w_x, f["grad_w_x"].as_matrix(), tol);
+  check_close("grad w_h", grads.lstm.w_h, f["grad_w_h"].as_matrix(), tol);
+  check_close("grad b", grads.lstm.b, f["grad_b"].as_matrix(), tol);
+  check_close("grad dense w", grads.dense.w, f["grad_dense_w"].as_matrix(), tol);
+  check_close("grad dense b", grads.dense.b, f["grad_dense_b"].as_matrix(), tol);
   check_close("d_h0", m.d_h0(), f["d_h0"].as_matrix().transpose(), tol);
   check_close("d_c0", m.d_c0(), f["d_c0"].as_matrix().transpose(), tol);
 
   // Three RMSprop steps: the loss before each and after the last, then the weights.
   const std::vector<double>& losses = f["rmsprop_losses"].values;
-  m.apply_gradients();
+  charlstm::optimizer_state<S> rmsprop(charlstm::optimizer_kind::rmsprop, m.params);
+  rmsprop.step(m.params, grads);
   for (std::size_t k = 1; k < losses.size(); ++k) {
-    const S step_loss = m.forward_backward(ids.data(), targets.data(), T, B, h0, c0);
+    const S step_loss = m.forward_backward(grads, ids.data(), targets.data(), T, B, h0, c0);
     INFO("RMSprop loss " << k << ": " << step_loss << " vs " << losses[k]);
     CHECK(std::abs(step_loss - losses[k]) < tol * std::abs(losses[k]));
-    if (k + 1 < losses.size()) m.apply_gradients();
+    if (k + 1 < losses.size()) rmsprop.step(m.params, grads);
   }
   // The weights after 3 updates, in double only.  RMSprop's first update is
   // lr * g / (sqrt(0.1 g^2) + eps), about lr * 3.16 * sign(g) whatever |g| is, so a gradient

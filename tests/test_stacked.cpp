@@ -37,17 +37,18 @@ charlstm::model<double> random_model(isize L, std::mt19937_64& engine) {
 // Checks the gradient of `in`'s loss from the state in ws over every parameter and every
 // initial state of every layer.
 void check_model_gradient(charlstm::model<double>& m, charlstm::workspace<double>& ws,
-                          const charlstm::batch_input& in) {
+                          const charlstm::batch_input& in,
+                          const charlstm::dropout_options& drop = {}) {
   charlstm::parameters<double> grads(m.params);
   charlstm::parameters<double> scratch(m.params);
   charlstm::workspace<double> other;
-  m.forward_backward(ws, grads, in);
+  m.forward_backward(ws, grads, in, drop);
   std::vector<matrix<double>> d_h0, d_c0;
   for (auto& cache : ws.caches) d_h0.push_back(cache.d_h), d_c0.push_back(cache.d_c);
   // The loss as forward_backward computes it (dropout included), from ws's initial state.
   auto loss = [&] {
     other.h0 = ws.h0, other.c0 = ws.c0;
-    return m.forward_backward(other, scratch, in);
+    return m.forward_backward(other, scratch, in, drop);
   };
   auto g = grads.tensors();
   auto p = m.params.tensors();
@@ -111,37 +112,36 @@ TEST_CASE("Dropout between layers: the gradient matches finite differences, mask
   std::mt19937_64 engine(41);
   const isize L = 3;
   charlstm::model<double> m = random_model(L, engine);
-  m.dropout = 0.3;
-  m.steps = 5;
+  charlstm::dropout_options drop{0.3, 7, 5};
   const std::vector<token_id> ids = random_ids(T * B, V, engine);
   const std::vector<token_id> targets = random_ids(T * B, V, engine);
   const charlstm::batch_input in{ids.data(), targets.data(), T, B, true, 0};
   charlstm::workspace<double> ws;
   ws.zero_state(L, H, B);
-  check_model_gradient(m, ws, in);
+  check_model_gradient(m, ws, in, drop);
 
   // The masks: zeros at about the rate p, the rest 1 / (1 - p); a pure function of the seed,
   // the step and the position.
   charlstm::parameters<double> grads(m.params);
-  m.forward_backward(ws, grads, in);
+  m.forward_backward(ws, grads, in, drop);
   const matrix<double> mask = ws.masks[1];
   const double zeros = static_cast<double>((mask.array() == 0).count()) / mask.size();
   CHECK(zeros > 0.05);
   CHECK(zeros < 0.6);
   CHECK(((mask.array() == 0) || (mask.array() - 1 / 0.7).abs() < 1e-12).all());
-  m.forward_backward(ws, grads, in);
+  m.forward_backward(ws, grads, in, drop);
   CHECK(ws.masks[1] == mask);
-  ++m.steps;
-  m.forward_backward(ws, grads, in);
+  ++drop.step;
+  m.forward_backward(ws, grads, in, drop);
   CHECK(ws.masks[1] != mask);
   // Column b of a batch has the mask of column first_column + b of a larger one.
   const charlstm::batch_input right{ids.data(), targets.data(), T, B, true, 7};
-  m.forward_backward(ws, grads, right);
+  m.forward_backward(ws, grads, right, drop);
   const matrix<double> shifted = ws.masks[1];
   charlstm::workspace<double> wide;
   const std::vector<token_id> wide_ids = random_ids(T * 9, V, 3), wide_targets = random_ids(T * 9, V, 4);
   wide.zero_state(L, H, 9);
-  m.forward_backward(wide, grads, {wide_ids.data(), wide_targets.data(), T, 9, true, 0});
+  m.forward_backward(wide, grads, {wide_ids.data(), wide_targets.data(), T, 9, true, 0}, drop);
   for (isize t = 0; t < T; ++t) {
     CHECK(wide.masks[1].col(t * 9 + 7) == shifted.col(t * B));
     CHECK(wide.masks[1].col(t * 9 + 8) == shifted.col(t * B + 1));
@@ -149,9 +149,9 @@ TEST_CASE("Dropout between layers: the gradient matches finite differences, mask
 
   // Evaluation (loss) has no dropout: it equals the training loss with p = 0.
   const double eval = m.loss(ws, in);
-  m.dropout = 0;
+  drop.rate = 0;
   ws.zero_state(L, H, B);
-  CHECK(m.forward_backward(ws, grads, in) == eval);
+  CHECK(m.forward_backward(ws, grads, in, drop) == eval);
 }
 
 TEST_CASE("Sequence mode: chunks with a carried state equal the whole sequence", "[stacked]") {
@@ -203,6 +203,7 @@ void check_stacked_fixture(const std::string& file) {
   const auto L = static_cast<isize>(f["L"].scalar()), Tf = static_cast<isize>(f["T"].scalar());
   const auto Bf = static_cast<isize>(f["B"].scalar());
   charlstm::model<S> m(Vf, Hf, 0, L);
+  charlstm::parameters<S> grads(Vf, Hf, L);
   for (isize l = 0; l < L; ++l) {
     const std::string k = "_l" + std::to_string(l);
     auto& w = m.params.lstm_layers[static_cast<std::size_t>(l)];
@@ -228,7 +229,7 @@ void check_stacked_fixture(const std::string& file) {
     const std::string pre = sequence ? "seq_" : "";
     set_state();
     const S loss = m.forward_backward(
-        ws, m.grads, {ids.data(), (sequence ? seq_targets : targets).data(), Tf, Bf, sequence, 0});
+        ws, grads, {ids.data(), (sequence ? seq_targets : targets).data(), Tf, Bf, sequence, 0});
     matrix<double> expected(1, 1);
     expected(0, 0) = f[pre + "loss"].scalar();
     check_close(pre + "loss", matrix<S>::Constant(1, 1, loss), expected, tol);
@@ -236,7 +237,7 @@ void check_stacked_fixture(const std::string& file) {
     for (isize l = 0; l < L; ++l) {
       const auto k = static_cast<std::size_t>(l);
       const std::string n = "_l" + std::to_string(l);
-      const auto& g = m.grads.lstm_layers[k];
+      const auto& g = grads.lstm_layers[k];
       check_close(pre + "grad w_x" + n, g.w_x, f[pre + "grad_w_x" + n].as_matrix(), tol);
       check_close(pre + "grad w_h" + n, g.w_h, f[pre + "grad_w_h" + n].as_matrix(), tol);
       check_close(pre + "grad b" + n, g.b, f[pre + "grad_b" + n].as_matrix(), tol);
@@ -247,23 +248,23 @@ void check_stacked_fixture(const std::string& file) {
       check_close("h_T" + n, ws.caches[k].h_at(Tf), f["h_T" + n].as_matrix().transpose(), tol);
       check_close("c_T" + n, ws.caches[k].c_at(Tf), f["c_T" + n].as_matrix().transpose(), tol);
     }
-    check_close(pre + "grad dense w", m.grads.dense.w, f[pre + "grad_dense_w"].as_matrix(), tol);
-    check_close(pre + "grad dense b", m.grads.dense.b, f[pre + "grad_dense_b"].as_matrix(), tol);
+    check_close(pre + "grad dense w", grads.dense.w, f[pre + "grad_dense_w"].as_matrix(), tol);
+    check_close(pre + "grad dense b", grads.dense.b, f[pre + "grad_dense_b"].as_matrix(), tol);
   }
 
   // Three Adam steps (lr 0.01, PyTorch's betas and eps) on the loss the fixture names.
-  m.optimizer_type = charlstm::optimizer_kind::adam;
-  m.set_learning_rate(0.01);
+  charlstm::optimizer_state<S> adam(charlstm::optimizer_kind::adam, m.params);
+  adam.set_learning_rate(0.01);
   const bool adam_sequence = f["adam_sequence"].scalar() != 0;
   const std::vector<double>& losses = f["adam_losses"].values;
   for (std::size_t k = 0; k < losses.size(); ++k) {
     set_state();
     const S step_loss = m.forward_backward(
-        ws, m.grads,
+        ws, grads,
         {ids.data(), (adam_sequence ? seq_targets : targets).data(), Tf, Bf, adam_sequence, 0});
     INFO("Adam loss " << k << ": " << step_loss << " vs " << losses[k]);
     CHECK(std::abs(step_loss - losses[k]) < tol * std::abs(losses[k]));
-    if (k + 1 < losses.size()) m.apply_gradients();
+    if (k + 1 < losses.size()) adam.step(m.params, grads);
   }
   // The weights after 3 updates in double only: Adam's first step is lr * g / (|g| + eps),
   // about lr * sign(g), so a gradient element near zero flips on float rounding alone.
@@ -310,14 +311,20 @@ TEST_CASE("Streams: B parallel streams of the corpus, targets one step later", "
 
 namespace {
 
+// A model and its optimizer's state after training.
+struct trained {
+  charlstm::model<double> m;
+  charlstm::optimizer_state<double> opt;
+};
+
 // Two sequence-mode epochs of a 2-layer model with dropout and Adam on `threads` threads.
-charlstm::model<double> train_sequence(isize threads, const charlstm::stream_set& streams,
-                                       isize stop_after = -1) {
-  charlstm::model<double> m(9, 12, 3, 2);
-  m.dropout = 0.2;
-  m.optimizer_type = charlstm::optimizer_kind::adam;
-  m.set_learning_rate(0.01);
-  charlstm::batch_trainer<double> trainer(m, threads);
+trained train_sequence(isize threads, const charlstm::stream_set& streams, isize stop_after = -1) {
+  trained t{charlstm::model<double>(9, 12, 3, 2), {}};
+  t.opt = charlstm::optimizer_state<double>(charlstm::optimizer_kind::adam, t.m.params);
+  t.opt.set_learning_rate(0.01);
+  charlstm::batch_trainer<double> trainer(t.m, t.opt, threads);
+  trainer.dropout = 0.2;
+  trainer.dropout_seed = 3;
   trainer.clip_norm = 5;
   charlstm::layer_states<double> state;
   for (int epoch = 0; epoch < 2; ++epoch) {
@@ -335,7 +342,7 @@ charlstm::model<double> train_sequence(isize threads, const charlstm::stream_set
       charlstm::train_sequence_epoch(trainer, streams, state);
     }
   }
-  return m;
+  return t;
 }
 
 }  // namespace
@@ -347,22 +354,22 @@ TEST_CASE("Sequence mode on threads: deterministic, equal to one thread, exact r
   const auto one = train_sequence(1, streams);
   const auto two_a = train_sequence(2, streams), two_b = train_sequence(2, streams);
   const auto three = train_sequence(3, streams);
-  CHECK(two_a.params.data == two_b.params.data);
-  CHECK(two_a.adam_v.data == two_b.adam_v.data);
-  const auto c2 = compare(two_a.params.data.data(), one.params.data.data(),
-                          static_cast<long>(one.params.size()));
-  const auto c3 = compare(three.params.data.data(), one.params.data.data(),
-                          static_cast<long>(one.params.size()));
+  CHECK(two_a.m.params.data == two_b.m.params.data);
+  CHECK(two_a.opt.moments[1].data == two_b.opt.moments[1].data);
+  const auto c2 = compare(two_a.m.params.data.data(), one.m.params.data.data(),
+                          static_cast<long>(one.m.params.size()));
+  const auto c3 = compare(three.m.params.data.data(), one.m.params.data.data(),
+                          static_cast<long>(one.m.params.size()));
   INFO(c2.describe("2 threads vs 1") << "; " << c3.describe("3 threads vs 1"));
   CHECK(c2.error < 1e-9);
   CHECK(c3.error < 1e-9);
-  CHECK(one.steps == 18);
+  CHECK(one.opt.steps == 18);
   const auto resumed = train_sequence(2, streams, 4);
-  CHECK(resumed.params.data == two_a.params.data);
+  CHECK(resumed.m.params.data == two_a.m.params.data);
 
   // The validation loss of the trained model is below ln V and finite.
-  charlstm::model<double> trained = one;
-  charlstm::batch_trainer<double> evaluator(trained, 2);
+  charlstm::model<double> model = one.m;
+  charlstm::batch_trainer<double> evaluator(model, 2);
   const double val = charlstm::evaluate_sequence(evaluator, streams);
   CHECK(std::isfinite(val));
   CHECK(val < std::log(9.0));

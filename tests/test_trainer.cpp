@@ -15,14 +15,22 @@ using test_support::random_ids;  // a bare `index` would clash with POSIX index(
 
 namespace {
 
+// A model and its optimizer's state.
+template <class S>
+struct trained {
+  charlstm::model<S> m;
+  charlstm::optimizer_state<S> opt;
+};
+
 // Two epochs of 13-window batches (the last batch smaller) on `threads` threads.
 template <class S>
-charlstm::model<S> train(isize threads, const charlstm::window_set& windows, isize V) {
-  charlstm::model<S> m(V, 24, 3);
-  charlstm::batch_trainer<S> trainer(m, threads);
+trained<S> train(isize threads, const charlstm::window_set& windows, isize V) {
+  trained<S> t{charlstm::model<S>(V, 24, 3), {}};
+  t.opt = charlstm::optimizer_state<S>(charlstm::optimizer_kind::rmsprop, t.m.params);
+  charlstm::batch_trainer<S> trainer(t.m, t.opt, threads);
   std::mt19937_64 engine(11);
   for (int epoch = 0; epoch < 2; ++epoch) charlstm::train_epoch(trainer, windows, 13, engine);
-  return m;
+  return t;
 }
 
 }  // namespace
@@ -50,34 +58,39 @@ TEST_CASE("Training on threads is deterministic and matches one thread", "[train
   const auto one = train<double>(1, windows, V);
   const auto two_a = train<double>(2, windows, V), two_b = train<double>(2, windows, V);
   const auto three = train<double>(3, windows, V);
-  CHECK(two_a.params.data == two_b.params.data);  // bit-identical
-  CHECK(two_a.rms_acc.data == two_b.rms_acc.data);
+  CHECK(two_a.m.params.data == two_b.m.params.data);  // bit-identical
+  CHECK(two_a.opt.moments[0].data == two_b.opt.moments[0].data);
   // In double the summation order changes only the last bits.
-  const auto c2 = test_support::compare(two_a.params.data.data(), one.params.data.data(),
-                                        static_cast<long>(one.params.size()));
-  const auto c3 = test_support::compare(three.params.data.data(), one.params.data.data(),
-                                        static_cast<long>(one.params.size()));
+  const auto c2 = test_support::compare(two_a.m.params.data.data(), one.m.params.data.data(),
+                                        static_cast<long>(one.m.params.size()));
+  const auto c3 = test_support::compare(three.m.params.data.data(), one.m.params.data.data(),
+                                        static_cast<long>(one.m.params.size()));
   INFO(c2.describe("2 threads vs 1") << "; " << c3.describe("3 threads vs 1"));
   CHECK(c2.error < 1e-9);
   CHECK(c3.error < 1e-9);
-  CHECK(two_a.steps == 2 * 10);  // ceil(130 / 13) batches per epoch
+  CHECK(two_a.opt.steps == 2 * 10);  // ceil(130 / 13) batches per epoch
 }
 
-TEST_CASE("One thread is exactly model::train_step", "[trainer]") {
+TEST_CASE("One thread is exactly forward_backward and one optimizer step", "[trainer]") {
   const isize V = 7;
   const auto corpus = random_ids(200, V, 6);
   const auto windows = charlstm::make_windows(corpus, 8, 2);
   charlstm::model<float> a(V, 16, 1), b(V, 16, 1);
-  charlstm::batch_trainer<float> trainer(a, 1);
+  charlstm::optimizer_state<float> a_opt(charlstm::optimizer_kind::rmsprop, a.params);
+  charlstm::optimizer_state<float> b_opt(charlstm::optimizer_kind::rmsprop, b.params);
+  charlstm::parameters<float> b_grads(V, 16, 1);
+  charlstm::batch_trainer<float> trainer(a, a_opt, 1);
   std::vector<isize> which(10);
   std::iota(which.begin(), which.end(), 0);
   std::vector<token_id> ids(8 * 10), targets(10);
   charlstm::gather_batch(windows, which.data(), 10, ids.data(), targets.data());
   for (int step = 0; step < 3; ++step) {
-    CHECK(trainer.train_step(ids.data(), targets.data(), 8, 10) ==
-          b.train_step(ids.data(), targets.data(), 8, 10));
+    const float manual = b.forward_backward(b_grads, ids.data(), targets.data(), 8, 10);
+    b_opt.step(b.params, b_grads);
+    CHECK(trainer.train_step(ids.data(), targets.data(), 8, 10) == manual);
   }
   CHECK(a.params.data == b.params.data);
+  CHECK(a_opt.steps == 3);
 }
 
 TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {
@@ -85,19 +98,21 @@ TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {
   const auto corpus = random_ids(300, V, 7);
   const auto windows = charlstm::make_windows(corpus, 10, 2);  // 145 windows, 12 batches of 13
   charlstm::model<float> whole(V, 16, 2), parts(V, 16, 2);
+  charlstm::optimizer_state<float> whole_opt(charlstm::optimizer_kind::rmsprop, whole.params);
+  charlstm::optimizer_state<float> parts_opt(charlstm::optimizer_kind::rmsprop, parts.params);
   {
-    charlstm::batch_trainer<float> trainer(whole, 2);
+    charlstm::batch_trainer<float> trainer(whole, whole_opt, 2);
     std::mt19937_64 engine(4);
     charlstm::train_epoch(trainer, windows, 13, engine);
   }
-  charlstm::batch_trainer<float> trainer(parts, 2);
+  charlstm::batch_trainer<float> trainer(parts, parts_opt, 2);
   std::mt19937_64 engine(4);
   const std::mt19937_64 at_epoch_start = engine;
   const double first = charlstm::train_epoch(trainer, windows, 13, engine, {}, {0, 5, 0.0});
   engine = at_epoch_start;  // the same shuffle, skipping the 5 batches done
   charlstm::train_epoch(trainer, windows, 13, engine, {}, {5, -1, first});
   CHECK(parts.params.data == whole.params.data);
-  CHECK(parts.steps == whole.steps);
+  CHECK(parts_opt.steps == whole_opt.steps);
 }
 
 TEST_CASE("Gradient clipping scales the gradient to the global norm", "[trainer]") {
@@ -110,17 +125,21 @@ TEST_CASE("Gradient clipping scales the gradient to the global norm", "[trainer]
   charlstm::gather_batch(windows, which.data(), 12, ids.data(), targets.data());
   for (isize threads : {1, 2}) {
     charlstm::model<double> clipped(V, 16, 1), manual(V, 16, 1);
-    charlstm::batch_trainer<double> trainer(clipped, threads);
+    charlstm::optimizer_state<double> clipped_opt(charlstm::optimizer_kind::rmsprop,
+                                                  clipped.params);
+    charlstm::optimizer_state<double> manual_opt(charlstm::optimizer_kind::rmsprop, manual.params);
+    charlstm::parameters<double> grads(V, 16, 1);
+    charlstm::batch_trainer<double> trainer(clipped, clipped_opt, threads);
     trainer.clip_norm = 0.01;
     trainer.train_step(ids.data(), targets.data(), 10, 12);
-    manual.forward_backward(ids.data(), targets.data(), 10, 12);
+    manual.forward_backward(grads, ids.data(), targets.data(), 10, 12);
     double norm = 0;
-    for (double g : manual.grads.data) norm += g * g;
+    for (double g : grads.data) norm += g * g;
     norm = std::sqrt(norm);
     CHECK(trainer.last_gradient_norm == Approx(norm).epsilon(1e-12));
     REQUIRE(norm > 0.01);
-    for (double& g : manual.grads.data) g *= 0.01 / norm;
-    manual.apply_gradients();
+    for (double& g : grads.data) g *= 0.01 / norm;
+    manual_opt.step(manual.params, grads);
     const auto c = test_support::compare(clipped.params.data.data(), manual.params.data.data(),
                                          static_cast<long>(manual.params.size()));
     INFO(c.describe("clipped update"));

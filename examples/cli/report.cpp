@@ -117,7 +117,7 @@ int report(const std::vector<std::string>& model_paths, std::string out) {
         (corpus != info.metadata.end() ? "corpus " + corpus->second + " · " : "") +
         std::to_string(model.layers()) + " × LSTM(" + std::to_string(model.hidden_size()) + ") · " +
         std::to_string(model.params.size()) + " parameters · " + std::to_string(info.vocab.size()) +
-        (word ? " words" : " symbols") + " · " + std::to_string(model.steps) + " steps";
+        (word ? " words" : " symbols") + " · " + std::to_string(info.steps) + " steps";
     in.runs.push_back(std::move(run));
   }
   in.token = all_words ? "word" : "char";

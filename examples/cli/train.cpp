@@ -271,11 +271,12 @@ charlstm::layer_states<float> state_from(const charlstm::checkpoint_info& info, 
 int train(train_options o, const CLI::App& cmd) {
   charlstm::checkpoint_info resumed;
   std::unique_ptr<charlstm::model<float>> model;
+  charlstm::optimizer_state<float> opt;
   double best_val = INFINITY;
   long bad_epochs = 0;
   if (!o.resume.empty()) {
     model = std::make_unique<charlstm::model<float>>(
-        charlstm::load_checkpoint<float>(o.resume, resumed));
+        charlstm::load_checkpoint<float>(o.resume, resumed, opt));
     // The checkpoint's hyperparameters win; an explicit flag that disagrees is an error.
     auto adopt_long = [&](const char* flag, const char* key, long& value) {
       const long stored = meta_long(resumed, key);
@@ -300,7 +301,7 @@ int train(train_options o, const CLI::App& cmd) {
     o.layers = static_cast<long>(model->layers());
     require(cmd.count("--layers") == 0 || layers == o.layers,
             "--layers differs from the checkpoint's " + std::to_string(o.layers));
-    adopt_text("--optimizer", charlstm::optimizer_name(model->optimizer_type), o.optimizer);
+    adopt_text("--optimizer", charlstm::optimizer_name(opt.kind), o.optimizer);
     // Checkpoints of version 1 were written by the book's trainer only: window mode.
     const bool has_mode = resumed.metadata.count("mode") != 0;
     adopt_text("--mode", has_mode ? meta_at(resumed, "mode") : "window", o.mode);
@@ -383,13 +384,13 @@ int train(train_options o, const CLI::App& cmd) {
 
   if (!model) {
     model = std::make_unique<charlstm::model<float>>(vocab.size(), o.hidden, o.seed, o.layers);
-    model->optimizer_type =
-        o.optimizer == "adam" ? charlstm::optimizer_kind::adam : charlstm::optimizer_kind::rmsprop;
+    opt = charlstm::optimizer_state<float>(
+        charlstm::optimizer_from_name(o.optimizer, "--optimizer"), model->params);
   }
-  model->dropout = o.dropout;
-  model->dropout_seed = o.seed;  // a loaded model does not know it: masks must match on resume
-  charlstm::batch_trainer<float> trainer(*model, o.threads);
+  charlstm::batch_trainer<float> trainer(*model, opt, o.threads);
   trainer.clip_norm = o.clip_norm;
+  trainer.dropout = o.dropout;
+  trainer.dropout_seed = o.seed;  // a loaded model does not know it: masks must match on resume
   std::mt19937_64 engine(o.seed);
   long first_epoch = 1;
   charlstm::epoch_range range;
@@ -441,7 +442,7 @@ int train(train_options o, const CLI::App& cmd) {
 
   // metrics.csv and samples.jsonl beside the checkpoint, cut back to the checkpoint's step.
   // In sequence mode a "sequence" of the progress is one predicted token.
-  optional_metrics metrics(o.out, o.resume, model->steps,
+  optional_metrics metrics(o.out, o.resume, opt.steps,
                            sequence ? 1.0 : static_cast<double>(o.maxlen));
   const bool terminal = ::isatty(STDOUT_FILENO);
   std::signal(SIGINT, on_sigint);
@@ -450,7 +451,7 @@ int train(train_options o, const CLI::App& cmd) {
     return o.time_limit > 0 && seconds_since(training_start) >= o.time_limit * 60;
   };
   for (long epoch = first_epoch; epoch <= o.epochs; ++epoch) {
-    model->set_learning_rate(learning_rate_at(o, epoch));
+    opt.set_learning_rate(learning_rate_at(o, epoch));
     std::printf("Epoch %ld/%ld\n", epoch, o.epochs);
     const std::mt19937_64 engine_at_start = engine;
     progress_bar bar(terminal);
@@ -471,14 +472,12 @@ int train(train_options o, const CLI::App& cmd) {
       last = p;
       bar.update(p, first_batch);
       // Checked after every step, so that no non-finite value can reach a save.
-      diverged = !std::isfinite(p.mean_loss) || !model->params.all_finite() ||
-                 !model->rms_acc.all_finite() || !model->adam_m.all_finite() ||
-                 !model->adam_v.all_finite();
-      stopped = diverged || interrupted || (o.max_steps > 0 && model->steps >= o.max_steps) ||
+      diverged = !std::isfinite(p.mean_loss) || !model->params.all_finite() || !opt.all_finite();
+      stopped = diverged || interrupted || (o.max_steps > 0 && opt.steps >= o.max_steps) ||
                 out_of_time();
-      if (!stopped && model->steps % o.log_every == 0 && p.batches_done < p.batches_total) {
-        metrics.log(model->steps, epochs_done(p), p.sequences_done, p.mean_loss,
-                    model->learning_rate());
+      if (!stopped && opt.steps % o.log_every == 0 && p.batches_done < p.batches_total) {
+        metrics.log(opt.steps, epochs_done(p), p.sequences_done, p.mean_loss,
+                    opt.learning_rate());
       }
       return !stopped;
     };
@@ -488,12 +487,12 @@ int train(train_options o, const CLI::App& cmd) {
     metrics.pause();
     last.mean_loss = loss;
     bar.finish(last, first_batch);
-    if (diverged || !model->params.all_finite() || !model->rms_acc.all_finite()) {
+    if (diverged) {
       throw charlstm::error(
-          "training diverged at step " + std::to_string(model->steps) + " (" +
-          (model->params.all_finite() && model->rms_acc.all_finite()
+          "training diverged at step " + std::to_string(opt.steps) + " (" +
+          (model->params.all_finite() && opt.all_finite()
                ? "the mean loss is " + format_general(last.mean_loss)
-               : std::string("the weights or RMSprop's state are no longer finite")) +
+               : "the weights or " + std::string(opt.state_name()) + " are no longer finite") +
           "); " +
           (file_exists(o.out) ? o.out + " was not overwritten and keeps the last good checkpoint"
                               : "nothing was saved") +
@@ -508,8 +507,8 @@ int train(train_options o, const CLI::App& cmd) {
                      : charlstm::evaluate(trainer, val_windows, o.batch);
       std::printf(" - val_loss: %.4f (%.4f bits/char)", val, val / std::log(2.0));
     }
-    std::printf(" - lr: %.6g\n", model->learning_rate());
-    metrics.log(model->steps, epochs_done(last), last.sequences_done, loss, model->learning_rate(),
+    std::printf(" - lr: %.6g\n", opt.learning_rate());
+    metrics.log(opt.steps, epochs_done(last), last.sequences_done, loss, opt.learning_rate(),
                 val);
     const bool improved = !partial && o.val_fraction > 0 && val < best_val;
     if (!partial && o.val_fraction > 0) {
@@ -541,8 +540,8 @@ int train(train_options o, const CLI::App& cmd) {
     const bool last_save = stopped || interrupted || epoch == o.epochs;
     bool saved = false;
     try {
-      charlstm::save_checkpoint(o.out, *model, info);
-      if (improved) charlstm::save_checkpoint(best_path(o.out), *model, info);
+      charlstm::save_checkpoint(o.out, *model, opt, info);
+      if (improved) charlstm::save_checkpoint(best_path(o.out), *model, opt, info);
       saved = true;
     } catch (const charlstm::error& e) {
       if (last_save) {
@@ -563,10 +562,10 @@ int train(train_options o, const CLI::App& cmd) {
     if (saved && partial) {
       std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n",
                   o.out.c_str(), epoch, static_cast<long>(last.batches_done),
-                  static_cast<long>(last.batches_total), static_cast<long long>(model->steps));
+                  static_cast<long>(last.batches_total), static_cast<long long>(opt.steps));
     } else if (saved) {
       std::printf("saved %s (epoch %ld, %lld steps in all)%s\n", o.out.c_str(), epoch,
-                  static_cast<long long>(model->steps),
+                  static_cast<long long>(opt.steps),
                   improved ? (", best validation so far: " + best_path(o.out)).c_str() : "");
     }
     if (interrupted) {
@@ -598,7 +597,7 @@ int train(train_options o, const CLI::App& cmd) {
                                         charlstm::sampling_options{t}, sampler, emit);
         }
         std::printf("\n");
-        metrics.sample({model->steps, epoch, t, charlstm::encode_utf8(seed_text),
+        metrics.sample({opt.steps, epoch, t, charlstm::encode_utf8(seed_text),
                         charlstm::encode_utf8(sample)});
       }
     }

@@ -3,6 +3,7 @@
 // <charlstm/run/report.hpp>, included by whoever writes or reads a run's files.
 #pragma once
 
+#include "adam.hpp"
 #include "checkpoint.hpp"
 #include "config.hpp"
 #include "corpus.hpp"
@@ -19,6 +20,7 @@
 #include "lowercase.hpp"
 #include "lstm.hpp"
 #include "model.hpp"
+#include "optimizer.hpp"
 #include "random.hpp"
 #include "rmsprop.hpp"
 #include "sampler.hpp"

@@ -1,4 +1,4 @@
-// charlstm/checkpoint.hpp: a model, its optimizer state, its vocabulary and any training state
+// charlstm/checkpoint.hpp: a model, its optimizer's state, its vocabulary and any training state
 // in one file, in the safetensors layout so that other tools can read the weights:
 //   8 bytes   little-endian uint64 N, the header's length
 //   N bytes   JSON: {"__metadata__": {string: string}, "<tensor>": {"dtype": "F32",
@@ -6,8 +6,8 @@
 //   the rest  the tensors' bytes, little-endian, row-major (C order), offsets relative to here
 // Tensor names, shapes and the gate order are documented in docs/checkpoint.md.
 // Saving is atomic (write_file_atomically, file.hpp), so an interrupted save never damages the
-// previous checkpoint.  Loading
-// validates every field and every offset before it reads a byte of tensor data.
+// previous checkpoint.  Loading validates every field and every offset before it reads a byte of
+// tensor data; loading for inference reads the parameters only (no optimizer buffers).
 // Not a general safetensors library: it reads what it writes (F32 or F64, 1-d or 2-d).
 #pragma once
 
@@ -23,6 +23,7 @@
 #include "file.hpp"
 #include "json.hpp"
 #include "model.hpp"
+#include "optimizer.hpp"
 #include "utf8.hpp"
 #include "vocabulary.hpp"
 #include "words.hpp"
@@ -66,12 +67,13 @@ inline bool little_endian() {
   return first == 1;
 }
 
-// Every tensor of a model: the parameters, then the optimizer's state ("rmsprop." or "adam.m.",
+// Every tensor of a run: the parameters, then the optimizer's state ("rmsprop." or "adam.m.",
 // "adam.v." + the parameter's name).
 template <class S>
-std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m) {
+std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m,
+                                                             optimizer_state<S>& opt) {
   auto views = m.params.tensors();
-  for (auto v : m.optimizer_tensors()) views.push_back(v);
+  for (auto v : opt.tensors()) views.push_back(v);
   return views;
 }
 
@@ -82,9 +84,12 @@ std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m) {
 
 }  // namespace checkpoint_detail
 
-// The checkpoint of model m with `info` as bytes (the file's whole content).
+// The checkpoint of model m, its optimizer state `opt` and `info` as bytes (the file's whole
+// content).
 template <class S>
-std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
+std::string checkpoint_bytes(model<S>& m, optimizer_state<S>& opt, const checkpoint_info& info) {
+  require(!opt.moments.empty() && opt.moments[0].size() == m.params.size(),
+          "save_checkpoint: the optimizer state was made for a model of another shape");
   require(info.vocab.size() == m.vocab_size(),
           "save_checkpoint: the vocabulary has " + std::to_string(info.vocab.size()) +
               " symbols but the model " + std::to_string(m.vocab_size()));
@@ -107,8 +112,8 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   meta["vocab_size"] = std::to_string(m.vocab_size());
   meta["hidden_size"] = std::to_string(m.hidden_size());
   meta["layers"] = std::to_string(m.layers());
-  meta["optimizer"] = optimizer_name(m.optimizer_type);
-  meta["optimizer_steps"] = std::to_string(m.steps);
+  meta["optimizer"] = optimizer_name(opt.kind);
+  meta["optimizer_steps"] = std::to_string(opt.steps);
 
   std::string header = "{\"__metadata__\":{";
   bool first = true;
@@ -118,7 +123,7 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   }
   header += "}";
   std::string data;
-  auto views = checkpoint_detail::all_tensors(m);
+  auto views = checkpoint_detail::all_tensors(m, opt);
   std::vector<matrix<S>> state_copies;
   state_copies.reserve(info.state_tensors.size());
   for (const auto& kv : info.state_tensors) {
@@ -152,18 +157,34 @@ std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
   return out + header + data;
 }
 
-// Saves model m (parameters, RMSprop state and step count) with `info`, atomically.
-//   save_checkpoint("model.safetensors", m, {vocab, {{"maxlen", "60"}}});
+// A model that has not been trained by a run: saved with a fresh RMSprop state (zeros, step 0).
+template <class S>
+std::string checkpoint_bytes(model<S>& m, const checkpoint_info& info) {
+  optimizer_state<S> fresh(optimizer_kind::rmsprop, m.params);
+  return checkpoint_bytes(m, fresh, info);
+}
+
+// Saves model m, its optimizer's state (buffers and step count) and `info`, atomically.
+//   save_checkpoint("model.safetensors", m, opt, {vocab, {{"maxlen", "60"}}});
+// Without `opt`, a fresh RMSprop state is written (a model not trained by a run).
+template <class S>
+void save_checkpoint(const std::string& path, model<S>& m, optimizer_state<S>& opt,
+                     const checkpoint_info& info) {
+  write_file_atomically(path, checkpoint_bytes(m, opt, info));
+}
 template <class S>
 void save_checkpoint(const std::string& path, model<S>& m, const checkpoint_info& info) {
   write_file_atomically(path, checkpoint_bytes(m, info));
 }
 
-// Parses checkpoint bytes into a model and its info; `source` names it in messages.  Every
-// check happens before any tensor byte is read, and every failure throws charlstm::error.
+namespace checkpoint_detail {
+
+// Parses checkpoint bytes into a model and its info, and the optimizer's state into *opt unless
+// it is null (its tensors are then checked but not read).  Every check happens before any
+// tensor byte is read, and every failure throws charlstm::error.
 template <class S>
-model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
-                          const std::string& source) {
+model<S> parse(const std::string& bytes, checkpoint_info& info, const std::string& source,
+               optimizer_state<S>* opt) {
   auto fail = [&](const std::string& why) { checkpoint_detail::invalid(source, why); };
   if (bytes.size() < 8)
     fail("the file has " + std::to_string(bytes.size()) +
@@ -217,14 +238,18 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
     }
   };
   const std::int64_t V = meta_count("vocab_size"), H = meta_count("hidden_size");
-  if (V < 1 || V > 1000000) fail("vocab_size " + std::to_string(V) + " outside [1, 1000000]");
-  if (H < 1 || H > 16384) fail("hidden_size " + std::to_string(H) + " outside [1, 16384]");
+  if (V < 1 || V > max_vocab_size)
+    fail("vocab_size " + std::to_string(V) + " outside [1, " + std::to_string(max_vocab_size) + "]");
+  if (H < 1 || H > max_hidden_size)
+    fail("hidden_size " + std::to_string(H) + " outside [1, " + std::to_string(max_hidden_size) +
+         "]");
   const auto tokens = info.metadata.find("tokens");
   const std::string kind = tokens == info.metadata.end() ? "char" : tokens->second;
   if (kind != "char" && kind != "word") fail("metadata tokens is '" + kind + "', not char or word");
   // Version 1 has neither: one layer, RMSprop.
   const std::int64_t L = info.metadata.count("layers") ? meta_count("layers") : 1;
-  if (L < 1 || L > 16) fail("layers " + std::to_string(L) + " outside [1, 16]");
+  if (L < 1 || L > max_layers)
+    fail("layers " + std::to_string(L) + " outside [1, " + std::to_string(max_layers) + "]");
   optimizer_kind opt_kind = optimizer_kind::rmsprop;
   if (info.metadata.count("optimizer")) {
     const std::string& name = meta_value("optimizer");
@@ -258,10 +283,27 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
          std::to_string(L) + " layer(s) need " + std::to_string(needed) +
          " bytes of tensors, the file has " + std::to_string(data_size));
   }
-  model<S> m(V, H, 0, L);
-  m.optimizer_type = opt_kind;
-  m.steps = meta_count("optimizer_steps");
-  auto tensors = checkpoint_detail::all_tensors(m);
+  model<S> m = model<S>::zeros(V, H, L);
+  const std::int64_t steps = meta_count("optimizer_steps");
+  // Without *opt, the optimizer's tensors are checked against the file but not kept: their
+  // names and shapes come from a one-scalar-per-tensor stand-in of the same layout.
+  auto tensors = m.params.tensors();
+  const std::size_t parameter_tensors = tensors.size();
+  if (opt) {
+    *opt = optimizer_state<S>(opt_kind, V, H, L);
+    opt->steps = steps;
+    for (auto v : opt->tensors()) tensors.push_back(v);
+  } else {
+    const std::vector<std::string> prefixes =
+        opt_kind == optimizer_kind::adam ? std::vector<std::string>{"adam.m.", "adam.v."}
+                                         : std::vector<std::string>{"rmsprop."};
+    for (const std::string& prefix : prefixes) {
+      for (std::size_t k = 0; k < parameter_tensors; ++k) {
+        const auto t = tensors[k];  // a copy: push_back may move the vector
+        tensors.push_back({prefix + t.name, nullptr, t.rows, t.cols});
+      }
+    }
+  }
   // Training-state tensors: 2-d, sized by their header entry (checked against the file below).
   std::vector<matrix<S>> state_values;
   std::vector<std::string> state_names;
@@ -356,6 +398,7 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
       if (begin < r.second && r.first < end) fail(where + " overlaps another tensor");
     }
     ranges.emplace_back(begin, end);
+    if (!t.data) continue;  // an optimizer tensor when loading for inference
     matrix<S> row_major_as_cols(t.cols, t.rows);
     std::memcpy(row_major_as_cols.data(), bytes.data() + data_begin + begin,
                 static_cast<std::size_t>(expected_bytes));
@@ -370,17 +413,44 @@ model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
   return m;
 }
 
-// Loads a checkpoint written by save_checkpoint.
-//   checkpoint_info info;  model<float> m = load_checkpoint<float>("model.safetensors", info);
-template <class S>
-model<S> load_checkpoint(const std::string& path, checkpoint_info& info) {
+inline std::string checkpoint_file_bytes(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     throw error("cannot open checkpoint '" + path + "': " + std::strerror(errno) +
                 ": check the path");
   }
   if (S_ISDIR(st.st_mode)) throw error("checkpoint '" + path + "' is a directory, not a file");
-  return parse_checkpoint<S>(read_file_bytes(path), info, path);
+  return read_file_bytes(path);
+}
+
+}  // namespace checkpoint_detail
+
+// Parses checkpoint bytes into a model (its parameters only) and its info; `source` names it in
+// messages.  The optimizer's tensors are checked but not read: for inference.
+template <class S>
+model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
+                          const std::string& source) {
+  return checkpoint_detail::parse<S>(bytes, info, source, nullptr);
+}
+// The same, and the optimizer's state (buffers, kind, step count) into `opt`: for resuming.
+template <class S>
+model<S> parse_checkpoint(const std::string& bytes, checkpoint_info& info,
+                          const std::string& source, optimizer_state<S>& opt) {
+  return checkpoint_detail::parse<S>(bytes, info, source, &opt);
+}
+
+// Loads the model of a checkpoint written by save_checkpoint, for inference: parameters only.
+//   checkpoint_info info;  model<float> m = load_checkpoint<float>("model.safetensors", info);
+template <class S>
+model<S> load_checkpoint(const std::string& path, checkpoint_info& info) {
+  return parse_checkpoint<S>(checkpoint_detail::checkpoint_file_bytes(path), info, path);
+}
+// The same with the optimizer's state, to continue training.
+//   optimizer_state<float> opt;  auto m = load_checkpoint<float>(path, info, opt);
+template <class S>
+model<S> load_checkpoint(const std::string& path, checkpoint_info& info,
+                         optimizer_state<S>& opt) {
+  return parse_checkpoint<S>(checkpoint_detail::checkpoint_file_bytes(path), info, path, opt);
 }
 
 }  // namespace charlstm

@@ -1,11 +1,13 @@
 // charlstm/model.hpp: the model, N stacked LSTM(H) layers -> Dense(V) -> softmax, trained with
-// categorical cross-entropy and RMSprop or Adam.  With one layer it is the book's model.  One
+// categorical cross-entropy.  With one layer it is the book's model.  One
 // forward_backward is forward, loss, BPTT on a batch in one of two modes:
 //  - window (the book): B windows of T tokens from a zero state, the loss on the last step only;
 //  - sequence: B streams of T tokens from a carried state, the loss at every step.
 // Dropout (inverted, training only) acts between stacked layers, as PyTorch's nn.LSTM(dropout).
 // predict gives the next-token distribution of a window; the stateful interface feeds one token
 // at a time carrying (h, c) of every layer.
+// The model is its parameters: the optimizer's buffers and step count are the run's
+// (optimizer.hpp), the gradients the caller's.
 // Not the training loop (trainer.hpp), not text generation (generate.hpp).
 #pragma once
 
@@ -16,22 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "adam.hpp"
 #include "dense.hpp"
 #include "gemv.hpp"
 #include "loss.hpp"
 #include "lstm.hpp"
-#include "rmsprop.hpp"
 #include "tensor.hpp"
 
 namespace charlstm {
-
-// Which update rule a model trains with.
-enum class optimizer_kind { rmsprop, adam };
-
-inline const char* optimizer_name(optimizer_kind k) {
-  return k == optimizer_kind::adam ? "adam" : "rmsprop";
-}
 
 // All parameters of the model in one aligned buffer, with named views.  The same type holds the
 // gradients and the optimizer's state, so the optimizer, zeroing and checkpoints are one loop
@@ -111,11 +104,15 @@ class parameters {
 
  private:
   static std::size_t checked_size(index V, index H, index L) {
-    require(V > 0 && V <= 1'000'000,
-            "model: vocabulary size must be in [1, 1000000], got " + std::to_string(V));
-    require(H > 0 && H <= 16384,
-            "model: hidden size must be in [1, 16384], got " + std::to_string(H));
-    require(L > 0 && L <= 16, "model: layers must be in [1, 16], got " + std::to_string(L));
+    require(V > 0 && V <= max_vocab_size, "model: vocabulary size must be in [1, " +
+                                              std::to_string(max_vocab_size) + "], got " +
+                                              std::to_string(V));
+    require(H > 0 && H <= max_hidden_size, "model: hidden size must be in [1, " +
+                                               std::to_string(max_hidden_size) + "], got " +
+                                               std::to_string(H));
+    require(L > 0 && L <= max_layers, "model: layers must be in [1, " +
+                                          std::to_string(max_layers) + "], got " +
+                                          std::to_string(L));
     return static_cast<std::size_t>(lstm_weights<S>::buffer_size(V, H) +
                                     dense_weights<S>::buffer_size(V, H) +
                                     (L - 1) * lstm_weights<S>::buffer_size(H, H));
@@ -156,6 +153,14 @@ struct batch_input {
   index T = 0, B = 0;
   bool sequence = false;
   index first_column = 0;
+};
+
+// Dropout between stacked layers for one training step: each mask is a pure function of
+// (seed, step, layer, t, column, unit), so a resumed run draws the same masks.  rate 0: off.
+struct dropout_options {
+  double rate = 0;
+  std::uint64_t seed = 0;
+  std::int64_t step = 0;  // the optimizer's update count before this step
 };
 
 // The state of B streams generated together, one column each (generate_batch), plus scratch.
@@ -230,55 +235,37 @@ template <class S>
 class model {
  public:
   parameters<S> params;
-  parameters<S> grads;           // of the last forward_backward
-  parameters<S> rms_acc;         // RMSprop's running mean of squared gradients
-  parameters<S> adam_m, adam_v;  // Adam's first and second moments
-  optimizer_kind optimizer_type = optimizer_kind::rmsprop;
-  rmsprop optimizer;          // RMSprop's hyperparameters (used when optimizer_type is rmsprop)
-  adam adam_optimizer;        // Adam's hyperparameters (used when optimizer_type is adam)
-  double dropout = 0;         // probability of zeroing an input of layers >= 1 while training
-  std::uint64_t dropout_seed;  // with the step count, determines every dropout mask
-  std::int64_t steps = 0;      // optimizer updates done
 
   // A freshly initialised model (Keras initialisers) for V symbols, H hidden units, L layers.
   //   model<float> m(vocab.size(), 128, /*seed=*/1);        // the book's
   //   model<float> deep(vocab.size(), 256, 1, /*layers=*/2);
-  model(index V, index H, std::uint64_t seed, index L = 1)
-      : params(V, H, L),
-        grads(V, H, L),
-        rms_acc(V, H, L),
-        adam_m(V, H, L),
-        adam_v(V, H, L),
-        dropout_seed(seed) {
+  model(index V, index H, std::uint64_t seed, index L = 1) : params(V, H, L) {
     std::mt19937_64 engine(seed);
     lstm_init(params.lstm, engine);
     dense_init(params.dense, engine);  // before the upper layers: one layer draws as the book's
     for (index l = 1; l < L; ++l) lstm_init(params.lstm_layers[static_cast<std::size_t>(l)], engine);
   }
+  // A model of zeros, to be filled by a loader (no initialiser runs).
+  static model zeros(index V, index H, index L) { return model(V, H, L, zeros_tag{}); }
 
   index vocab_size() const { return params.vocab_size; }
   index hidden_size() const { return params.hidden_size; }
   index layers() const { return params.layers; }
 
-  // The active optimizer's learning rate.
-  double learning_rate() const {
-    return optimizer_type == optimizer_kind::adam ? adam_optimizer.lr : optimizer.lr;
-  }
-  void set_learning_rate(double lr) {
-    (optimizer_type == optimizer_kind::adam ? adam_optimizer.lr : optimizer.lr) = lr;
-  }
-
   // Mean cross-entropy of predicting targets (B) after the windows ids (T*B, time-major as
   // vectorizer.hpp's gather_batch writes them), from a zero state as the book does.  Sets
-  // `grads` to its gradient.  Does not update the parameters.
-  S forward_backward(const token_id* ids, const token_id* targets, index T, index B) {
+  // `grads` (a parameters<S> of the model's shape) to its gradient; no dropout.
+  //   parameters<float> grads(m.vocab_size(), m.hidden_size(), m.layers());
+  //   float loss = m.forward_backward(grads, ids, targets, 60, 128);
+  S forward_backward(parameters<S>& grads, const token_id* ids, const token_id* targets, index T,
+                     index B) {
     ws_.zero_state(layers(), hidden_size(), B);
     return forward_backward(ws_, grads, {ids, targets, T, B, false, 0});
   }
   // The same with (h0, c0), each (H, B), as the first layer's initial state (layers above start
   // from zero); afterwards d_h0() and d_c0() hold dL/dh0 and dL/dc0 of the first layer.
-  S forward_backward(const token_id* ids, const token_id* targets, index T, index B,
-                     const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
+  S forward_backward(parameters<S>& grads, const token_id* ids, const token_id* targets, index T,
+                     index B, const_matrix_ref<S> h0, const_matrix_ref<S> c0) {
     require_shape(h0, hidden_size(), B, "model initial h");
     require_shape(c0, hidden_size(), B, "model initial c");
     ws_.zero_state(layers(), hidden_size(), B);
@@ -288,15 +275,16 @@ class model {
   }
   // The general form, into a caller's workspace and gradients, from the initial state in
   // ws.h0, ws.c0 (one (H, B) matrix per layer; see workspace::zero_state, take_state).  Reads
-  // the parameters only, so threads may run it at once on different batches.  Dropout is on.
-  // Afterwards ws.caches[l].d_h, d_c hold dL/dh0, dL/dc0 of layer l and ws.give_state copies
-  // the final state out.
+  // the parameters only, so threads may run it at once on different batches.  Dropout as
+  // `drop` says (off by default).  Afterwards ws.caches[l].d_h, d_c hold dL/dh0, dL/dc0 of
+  // layer l and ws.give_state copies the final state out.
   //   workspace<float> ws;  ws.zero_state(m.layers(), m.hidden_size(), B);
   //   float loss = m.forward_backward(ws, grads, {ids, targets, T, B, /*sequence=*/true});
-  S forward_backward(workspace<S>& ws, parameters<S>& out_grads, const batch_input& in) const {
-    const S loss = forward(ws, in, /*train=*/true);
+  S forward_backward(workspace<S>& ws, parameters<S>& out_grads, const batch_input& in,
+                     const dropout_options& drop_options = {}) const {
+    const S loss = forward(ws, in, &drop_options);
     const index L = layers(), H = hidden_size(), T = in.T, B = in.B;
-    const bool drop = dropout > 0 && L > 1;
+    const bool drop = drop_options.rate > 0 && L > 1;
     out_grads.set_zero();
     lstm_cache<S>& top = ws.caches[static_cast<std::size_t>(L - 1)];
     ws.d_top.resize(H, in.sequence ? T * B : B);
@@ -328,44 +316,6 @@ class model {
   // The logits of the last forward: (V, B) in window mode, (V, T*B) in sequence mode.
   const matrix<S>& logits() const { return ws_.logits; }
 
-  // The book's model.fit on one batch: forward, loss, BPTT, one optimizer update.  Returns the
-  // loss before the update.
-  //   float loss = m.train_step(ids.data(), targets.data(), 60, 128);
-  S train_step(const token_id* ids, const token_id* targets, index T, index B) {
-    const S loss = forward_backward(ids, targets, T, B);
-    apply_gradients();
-    return loss;
-  }
-  // One optimizer update from `grads`.
-  void apply_gradients() {
-    update(0, params.size());
-    ++steps;
-  }
-  // The optimizer's update of scalars [begin, end) of the buffer from `grads`, as update number
-  // steps + 1 (the caller counts steps; trainer.hpp updates chunks on several threads).
-  void update(index begin, index end) {
-    if (optimizer_type == optimizer_kind::adam) {
-      adam_optimizer.step(params.data.data() + begin, grads.data.data() + begin,
-                          adam_m.data.data() + begin, adam_v.data.data() + begin, end - begin,
-                          steps + 1);
-    } else {
-      optimizer.step(params.data.data() + begin, grads.data.data() + begin,
-                     rms_acc.data.data() + begin, end - begin);
-    }
-  }
-  // The optimizer's state by name, for checkpoints: "rmsprop." + tensor, or "adam.m." and
-  // "adam.v." + tensor.
-  std::vector<typename parameters<S>::tensor_view> optimizer_tensors() {
-    std::vector<typename parameters<S>::tensor_view> out;
-    if (optimizer_type == optimizer_kind::adam) {
-      for (auto v : adam_m.tensors()) out.push_back({"adam.m." + v.name, v.data, v.rows, v.cols});
-      for (auto v : adam_v.tensors()) out.push_back({"adam.v." + v.name, v.data, v.rows, v.cols});
-    } else {
-      for (auto v : rms_acc.tensors()) out.push_back({"rmsprop." + v.name, v.data, v.rows, v.cols});
-    }
-    return out;
-  }
-
   // The loss alone, as forward_backward computes it (window mode, zero state).
   S loss(const token_id* ids, const token_id* targets, index T, index B) {
     return loss(ws_, ids, targets, T, B);
@@ -373,16 +323,16 @@ class model {
   // The same in a caller's workspace (thread-safe like forward_backward).
   S loss(workspace<S>& ws, const token_id* ids, const token_id* targets, index T, index B) const {
     ws.zero_state(layers(), hidden_size(), B);
-    return forward(ws, {ids, targets, T, B, false, 0}, /*train=*/false);
+    return forward(ws, {ids, targets, T, B, false, 0}, nullptr);
   }
   // The loss of any batch from the state in ws.h0, ws.c0, without dropout (evaluation).
-  S loss(workspace<S>& ws, const batch_input& in) const { return forward(ws, in, false); }
+  S loss(workspace<S>& ws, const batch_input& in) const { return forward(ws, in, nullptr); }
 
   // The next-token distribution after the window ids[0..T) (model.predict in the book).
   std::vector<double> predict(const token_id* ids, index T) {
     require(T > 0, "predict: empty window");
     ws_.zero_state(layers(), hidden_size(), 1);
-    forward_layers(ws_, ids, T, 1, false, 0);
+    forward_layers(ws_, ids, T, 1, nullptr, 0);
     ws_.logits.resize(vocab_size(), 1);
     dense_forward(ws_.logits, params.dense, ws_.caches.back().h_at(T));
     vector<S> probs(vocab_size());
@@ -460,6 +410,9 @@ class model {
  private:
   workspace<S> ws_;
 
+  struct zeros_tag {};
+  model(index V, index H, index L, zeros_tag) : params(V, H, L) {}
+
   // The input of layer l >= 1: the layer below's h_1..T, masked when dropout is on.
   static const_matrix_ref<S> layer_input(workspace<S>& ws, index l, index T, index B, bool drop) {
     if (drop) return ws.inputs[static_cast<std::size_t>(l)];
@@ -467,15 +420,16 @@ class model {
   }
 
   // The LSTM stack over T steps of B sequences from ws.h0, ws.c0.
-  void forward_layers(workspace<S>& ws, const token_id* ids, index T, index B, bool train,
-                      index first_column) const {
+  // `drop` is null when not training.
+  void forward_layers(workspace<S>& ws, const token_id* ids, index T, index B,
+                      const dropout_options* drop_options, index first_column) const {
     const index L = layers(), H = hidden_size();
     require(static_cast<index>(ws.h0.size()) == L && static_cast<index>(ws.c0.size()) == L,
             "model: the initial state has " + std::to_string(ws.h0.size()) + " layers, the model " +
                 std::to_string(L));
     ws.caches.resize(static_cast<std::size_t>(L));
     lstm_forward(ws.caches[0], params.lstm, ids, T, B, ws.h0[0], ws.c0[0]);
-    const bool drop = train && dropout > 0 && L > 1;
+    const bool drop = drop_options && drop_options->rate > 0 && L > 1;
     if (drop) {
       ws.inputs.resize(static_cast<std::size_t>(L));
       ws.masks.resize(static_cast<std::size_t>(L));
@@ -491,13 +445,16 @@ class model {
       if (drop) {
         matrix<S>& mask = ws.masks[k];
         mask.resize(H, T * B);
+        const double dropout = drop_options->rate;
         const S keep = static_cast<S>(1 / (1 - dropout));
         for (index t = 0; t < T; ++t) {
           for (index b = 0; b < B; ++b) {
             for (index u = 0; u < H; ++u) {
               mask(u, t * B + b) =
-                  dropout_uniform(dropout_seed, steps, l, t, first_column + b, u) < dropout ? S(0)
-                                                                                           : keep;
+                  dropout_uniform(drop_options->seed, drop_options->step, l, t, first_column + b,
+                                  u) < dropout
+                      ? S(0)
+                      : keep;
             }
           }
         }
@@ -508,9 +465,9 @@ class model {
     }
   }
 
-  S forward(workspace<S>& ws, const batch_input& in, bool train) const {
+  S forward(workspace<S>& ws, const batch_input& in, const dropout_options* drop) const {
     require(in.T > 0 && in.B > 0, "model: a batch needs T > 0 steps and B > 0 sequences");
-    forward_layers(ws, in.ids, in.T, in.B, train, in.first_column);
+    forward_layers(ws, in.ids, in.T, in.B, drop, in.first_column);
     lstm_cache<S>& top = ws.caches.back();
     const index N = in.sequence ? in.T * in.B : in.B;
     ws.logits.resize(vocab_size(), N);

@@ -16,12 +16,14 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "model.hpp"
+#include "optimizer.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
 #include "vectorizer.hpp"
@@ -33,7 +35,9 @@ namespace charlstm {
 class thread_team {
  public:
   explicit thread_team(index size) : size_(size) {
-    require(size >= 1 && size <= 256, "threads must be in [1, 256], got " + std::to_string(size));
+    require(size >= 1 && size <= max_threads, "threads must be in [1, " +
+                                                  std::to_string(max_threads) + "], got " +
+                                                  std::to_string(size));
     for (index k = 1; k < size; ++k) workers_.emplace_back([this, k] { work(k); });
   }
   ~thread_team() {
@@ -109,36 +113,145 @@ class thread_team {
   }
 };
 
+// Thread k's chunk of an n-scalar buffer split over `threads`, starting on a 64-byte boundary.
+inline index chunk_begin(index k, index threads, index n) {
+  return k == threads ? n : std::min(n, padded_size(n * k / threads));
+}
+
+// What combining one step's workers gives: the batch's gradient (the mean over all its
+// sequences), its squared Euclidean norm, and the batch's mean loss.
+template <class S>
+struct reduced_step {
+  parameters<S>* grads;
+  double squared_norm;
+  S loss;
+};
+
+// The one seam between computing gradients and updating: the workers of a step each computed
+// the mean gradient and loss over their slice of the batch (`sizes[k]` of its `B` sequences);
+// a reducer combines them into the batch's.  The in-process thread team below is today's only
+// implementation; one spanning processes (MPI) would sum across them here and nothing else.
+// Pitfall: a reducer must sum in a fixed order, or runs stop being bit-identical.
+template <class S>
+class gradient_reducer {
+ public:
+  virtual ~gradient_reducer() = default;
+  // Combines `parts` (one per worker, may be overwritten) into the batch's gradient.
+  virtual reduced_step<S> reduce(std::vector<parameters<S>>& parts, const std::vector<S>& losses,
+                                 const std::vector<index>& sizes, index B) = 0;
+  // Combines the workers' mean losses of an evaluation batch.
+  virtual S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes,
+                        index B) = 0;
+};
+
+// Summing the slices of one process's threads: weighted by slice size, in slice order, each
+// thread of `team` summing its own chunk of the buffer.  One worker's gradient is the batch's
+// as it stands.
+template <class S>
+class thread_team_reducer : public gradient_reducer<S> {
+ public:
+  explicit thread_team_reducer(thread_team& team) : team_(team) {
+    partial_squares_.assign(static_cast<std::size_t>(team.size()), 0.0);
+  }
+
+  reduced_step<S> reduce(std::vector<parameters<S>>& parts, const std::vector<S>& losses,
+                         const std::vector<index>& sizes, index B) override {
+    const auto workers = static_cast<index>(parts.size());
+    const index n = parts[0].size();
+    if (workers == 1) return {&parts[0], squared_norm(parts[0].data.data(), 0, n), losses[0]};
+    if (!sum_ || sum_->size() != n) {
+      sum_ = std::make_unique<parameters<S>>(parts[0].vocab_size, parts[0].hidden_size,
+                                             parts[0].layers);
+    }
+    const index threads = team_.size();
+    std::fill(partial_squares_.begin(), partial_squares_.end(), 0.0);
+    team_.run([&](index k) {
+      const index begin = chunk_begin(k, threads, n), end = chunk_begin(k + 1, threads, n);
+      S* sum = sum_->data.data();
+      for (index i = begin; i < end; ++i) sum[i] = S(0);
+      for (index part = 0; part < workers; ++part) {
+        const S weight = static_cast<S>(sizes[static_cast<std::size_t>(part)]) / static_cast<S>(B);
+        if (weight == S(0)) continue;
+        const S* g = parts[static_cast<std::size_t>(part)].data.data();
+        for (index i = begin; i < end; ++i) sum[i] += weight * g[i];
+      }
+      partial_squares_[static_cast<std::size_t>(k)] = squared_norm(sum, begin, end);
+    });
+    double squares = 0;
+    for (double p : partial_squares_) squares += p;  // fixed order: deterministic
+    return {sum_.get(), squares, reduce_loss(losses, sizes, B)};
+  }
+
+  S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes,
+                index B) override {
+    if (losses.size() == 1) return losses[0];
+    S loss = 0;
+    for (std::size_t k = 0; k < losses.size(); ++k) {
+      loss += losses[k] * static_cast<S>(sizes[k]) / static_cast<S>(B);
+    }
+    return loss;
+  }
+
+ private:
+  thread_team& team_;
+  std::unique_ptr<parameters<S>> sum_;  // the summed gradient (more than one worker)
+  std::vector<double> partial_squares_;
+
+  static double squared_norm(const S* g, index begin, index end) {
+    double sum = 0;
+    for (index i = begin; i < end; ++i)
+      sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+    return sum;
+  }
+};
+
 // Trains a model on time-major batches (see gather_batch and stream_set::gather), split over
-// `threads` threads.
-//   batch_trainer<float> trainer(m, 2);   float loss = trainer.train_step(ids, targets, T, B);
+// `threads` threads, updating it with `opt` (the run's optimizer state, counted in opt.steps).
+//   optimizer_state<float> opt(optimizer_kind::rmsprop, m.params);
+//   batch_trainer<float> trainer(m, opt, 2);   float loss = trainer.train_step(ids, targets, T, B);
 // In sequence mode each thread's slice is a contiguous range of streams, and it reads and writes
-// its columns of the carried state: the split changes only the gradient summation order.
+// its columns of the carried state: the split changes only the gradient summation order.  The
+// slices' gradients are combined by `reducer` (nullptr: this process's threads, in order).
+// Without an optimizer state it only evaluates (loss); the gradients are allocated at the first
+// train_step.
 template <class S>
 class batch_trainer {
  public:
-  batch_trainer(model<S>& m, index threads) : model_(m), team_(threads) {
-    for (index k = 0; k < threads; ++k) {
-      workspaces_.emplace_back();
-      grads_.emplace_back(m.vocab_size(), m.hidden_size(), m.layers());
-    }
+  batch_trainer(model<S>& m, optimizer_state<S>& opt, index threads,
+                gradient_reducer<S>* reducer = nullptr)
+      : batch_trainer(m, threads, reducer) {
+    require(!opt.moments.empty() && opt.moments[0].size() == m.params.size(),
+            "batch_trainer: the optimizer state has no buffers for this model's shape: make it "
+            "with optimizer_state(kind, model.params)");
+    optimizer_ = &opt;
+  }
+  // For evaluation only: loss() and the evaluate functions; train_step throws.
+  batch_trainer(model<S>& m, index threads, gradient_reducer<S>* reducer = nullptr)
+      : model_(m), team_(threads), own_reducer_(team_),
+        reducer_(reducer ? reducer : &own_reducer_) {
+    workspaces_.resize(static_cast<std::size_t>(threads));
     slice_ids_.resize(static_cast<std::size_t>(threads));
     slice_targets_.resize(static_cast<std::size_t>(threads));
     losses_.resize(static_cast<std::size_t>(threads));
-    partial_squares_.assign(static_cast<std::size_t>(threads), 0.0);
+    sizes_.resize(static_cast<std::size_t>(threads));
   }
 
   index threads() const { return team_.size(); }
-  model<S>& trained_model() { return model_; }
+  const model<S>& trained_model() const { return model_; }
+  optimizer_state<S>* optimizer() { return optimizer_; }
 
   // Gradient clipping by global norm: when the gradient's Euclidean norm over all parameters
   // exceeds this, it is scaled down to it before the update.  0 = off (the book).
   double clip_norm = 0;
+  // Dropout between stacked layers while training (0: off), its masks drawn from this seed and
+  // the step count (model.hpp's dropout_options).
+  double dropout = 0;
+  std::uint64_t dropout_seed = 0;
   // The gradient's global norm at the last step, before clipping.
   double last_gradient_norm = 0;
 
   // Forward, backward and one optimizer update on B windows; returns the mean loss before it.
-  // With one thread and no clipping this is exactly model::train_step.
+  // With one thread and no clipping this is exactly forward_backward and optimizer_state::step.
   S train_step(const token_id* ids, const token_id* targets, index T, index B) {
     return train_step({ids, targets, T, B, false, 0}, nullptr);
   }
@@ -146,44 +259,28 @@ class batch_trainer {
   // and receives the final one; nullptr starts from zero.
   S train_step(const batch_input& in, layer_states<S>* state) {
     check_state(in, state);
-    const index n = model_.params.size(), threads = team_.size();
-    S loss;
-    if (threads == 1) {
-      // Workspace 0, as loss() below: validation allocates no second cache.
-      loss = run_slice(0, in, state, &model_.grads);
-      partial_squares_[0] = squared_norm(model_.grads.data.data(), 0, n);
-    } else {
-      loss = run_slices(in, state, /*backward=*/true);
-      // Sum the slices' gradients in slice order, each thread on its own chunk of the buffer.
-      const index B = in.B;
-      team_.run([&](index k) {
-        const index begin = chunk_begin(k, n), end = chunk_begin(k + 1, n);
-        S* sum = model_.grads.data.data();
-        for (index i = begin; i < end; ++i) sum[i] = S(0);
-        for (index part = 0; part < threads; ++part) {
-          const S weight = static_cast<S>(slice_size(part, B)) / static_cast<S>(B);
-          if (weight == S(0)) continue;
-          const S* g = grads_[static_cast<std::size_t>(part)].data.data();
-          for (index i = begin; i < end; ++i) sum[i] += weight * g[i];
-        }
-        partial_squares_[static_cast<std::size_t>(k)] = squared_norm(sum, begin, end);
-      });
+    require(optimizer_ != nullptr,
+            "batch_trainer: made for evaluation (no optimizer state): it cannot train");
+    if (grads_.empty()) {
+      for (index k = 0; k < team_.size(); ++k)
+        grads_.emplace_back(model_.vocab_size(), model_.hidden_size(), model_.layers());
     }
-    double squares = 0;
-    for (double p : partial_squares_) squares += p;  // fixed order: deterministic
-    last_gradient_norm = std::sqrt(squares);
+    run_slices(in, state, /*backward=*/true);
+    const reduced_step<S> r = reducer_->reduce(grads_, losses_, sizes_, in.B);
+    const index n = model_.params.size(), threads = team_.size();
+    last_gradient_norm = std::sqrt(r.squared_norm);
     const bool clip = clip_norm > 0 && last_gradient_norm > clip_norm;
     const S scale = clip ? static_cast<S>(clip_norm / last_gradient_norm) : S(1);
     team_.run([&](index k) {
-      const index begin = chunk_begin(k, n), end = chunk_begin(k + 1, n);
-      S* g = model_.grads.data.data();
+      const index begin = chunk_begin(k, threads, n), end = chunk_begin(k + 1, threads, n);
+      S* g = r.grads->data.data();
       if (clip) {
         for (index i = begin; i < end; ++i) g[i] *= scale;
       }
-      model_.update(begin, end);
+      optimizer_->update(model_.params, *r.grads, begin, end);
     });
-    ++model_.steps;
-    return loss;
+    ++optimizer_->steps;
+    return r.loss;
   }
 
   // The mean loss on B windows, without gradients or updates.
@@ -193,29 +290,21 @@ class batch_trainer {
   // The same for any batch, carrying `state` as train_step does; no dropout.
   S loss(const batch_input& in, layer_states<S>* state) {
     check_state(in, state);
-    if (team_.size() == 1) return run_slice(0, in, state, nullptr);
-    return run_slices(in, state, /*backward=*/false);
+    run_slices(in, state, /*backward=*/false);
+    return reducer_->reduce_loss(losses_, sizes_, in.B);
   }
 
  private:
   model<S>& model_;
+  optimizer_state<S>* optimizer_ = nullptr;
   thread_team team_;
+  thread_team_reducer<S> own_reducer_;
+  gradient_reducer<S>* reducer_;
   std::vector<workspace<S>> workspaces_;
-  std::vector<parameters<S>> grads_;
+  std::vector<parameters<S>> grads_;  // one per thread: its slice's gradient
   std::vector<std::vector<token_id>> slice_ids_, slice_targets_;
   std::vector<S> losses_;
-  std::vector<double> partial_squares_;
-
-  // Thread k's chunk of an n-scalar buffer, starting on a 64-byte boundary.
-  index chunk_begin(index k, index n) const {
-    return k == team_.size() ? n : std::min(n, padded_size(n * k / team_.size()));
-  }
-  static double squared_norm(const S* g, index begin, index end) {
-    double sum = 0;
-    for (index i = begin; i < end; ++i)
-      sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
-    return sum;
-  }
+  std::vector<index> sizes_;
 
   index slice_begin(index k, index B) const { return B * k / team_.size(); }
   index slice_size(index k, index B) const { return slice_begin(k + 1, B) - slice_begin(k, B); }
@@ -264,22 +353,20 @@ class batch_trainer {
     } else {
       ws.zero_state(model_.layers(), model_.hidden_size(), bs);
     }
-    const S loss = grads ? model_.forward_backward(ws, *grads, sub) : model_.loss(ws, sub);
+    const S loss =
+        grads ? model_.forward_backward(ws, *grads, sub, {dropout, dropout_seed, optimizer_->steps})
+              : model_.loss(ws, sub);
     if (state) ws.give_state(*state, b0, bs);
     return loss;
   }
 
-  S run_slices(const batch_input& in, layer_states<S>* state, bool backward) {
+  // Every slice's loss (and gradient) into losses_[k] (grads_[k]), sizes_[k] its share.
+  void run_slices(const batch_input& in, layer_states<S>* state, bool backward) {
+    for (index k = 0; k < team_.size(); ++k) sizes_[static_cast<std::size_t>(k)] = slice_size(k, in.B);
     team_.run([&](index k) {
       const auto slot = static_cast<std::size_t>(k);
       losses_[slot] = run_slice(k, in, state, backward ? &grads_[slot] : nullptr);
     });
-    S loss = 0;
-    for (index k = 0; k < team_.size(); ++k) {
-      loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, in.B)) /
-              static_cast<S>(in.B);
-    }
-    return loss;
   }
 };
 
@@ -407,8 +494,9 @@ double train_epoch(batch_trainer<S>& trainer, const window_set& windows, index b
 
 // The same on one thread.
 template <class S, class Engine>
-double train_epoch(model<S>& m, const window_set& windows, index batch_size, Engine& engine) {
-  batch_trainer<S> trainer(m, 1);
+double train_epoch(model<S>& m, optimizer_state<S>& opt, const window_set& windows,
+                   index batch_size, Engine& engine) {
+  batch_trainer<S> trainer(m, opt, 1);
   return train_epoch(trainer, windows, batch_size, engine);
 }
 

@@ -11,17 +11,19 @@ int main() {
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   const charlstm::window_set windows = charlstm::make_windows(ids, 10, 1);
   charlstm::model<float> model(vocab.size(), 16, 1);
+  charlstm::optimizer_state<float> rmsprop(charlstm::optimizer_kind::rmsprop, model.params);
   std::mt19937_64 engine(1);
-  const double first = charlstm::train_epoch(model, windows, 8, engine);
+  const double first = charlstm::train_epoch(model, rmsprop, windows, 8, engine);
   double last = first;
-  for (int epoch = 0; epoch < 20; ++epoch) last = charlstm::train_epoch(model, windows, 8, engine);
+  for (int epoch = 0; epoch < 20; ++epoch)
+    last = charlstm::train_epoch(model, rmsprop, windows, 8, engine);
   const std::u32string out =
       charlstm::generate_stateful(model, vocab, text.substr(0, 10), 20, 0.5, engine);
   std::cout << "loss " << first << " -> " << last << ": " << charlstm::encode_utf8(out) << "\n";
 
   // The embedding API: a checkpoint in, text out a token at a time.
   const std::string path = "consumer_model.safetensors";
-  charlstm::save_checkpoint(path, model, {vocab, {}});
+  charlstm::save_checkpoint(path, model, rmsprop, {vocab, {}});
   charlstm::generator::options options;
   options.prime = "to be";
   options.sampling.temperature = 0.5;
