@@ -56,8 +56,8 @@ foreach(header ${headers})
   endforeach()
 endforeach()
 
-set(numeric adam dense gemm gemv generate init loss lowercase lowercase_table lstm model random
-    rmsprop sampler simd statistics tensor trainer utf8 vectorizer vocabulary words)
+set(numeric adam dense gemm gemv generate init loss lowercase lowercase_table lstm model optimizer
+    parallel random rmsprop sampler simd statistics tensor trainer utf8 vectorizer vocabulary words)
 foreach(name ${numeric})
   closure(${name}.hpp reached)
   if("file.hpp" IN_LIST reached)
