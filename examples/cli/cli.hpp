@@ -72,10 +72,5 @@ std::string resolve_corpus(const std::string& arg);
 // "0.2,0.5,1.0,1.2" -> the temperatures, each checked; `flag` names the option in messages.
 std::vector<double> parse_temperatures(const std::string& list,
                                        const std::string& flag = "--temperatures");
-// A checkpoint's metadata value, as text, integer or number; throws naming the key if it is
-// missing or malformed.
-const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key);
-long meta_long(const charlstm::checkpoint_info& info, const std::string& key);
-double meta_double(const charlstm::checkpoint_info& info, const std::string& key);
 
 }  // namespace cli

@@ -1,6 +1,6 @@
 // The command-line tool's helpers: corpora by name (found at run time in $CHARLSTM_DATA_DIR,
 // ../shared/data, beside the executable or in the cache, else downloaded and checked against
-// its SHA-256), the temperature list, and checkpoint metadata.
+// its SHA-256) and the temperature list.
 #include <unistd.h>
 
 #include <cerrno>
@@ -146,31 +146,6 @@ std::vector<double> parse_temperatures(const std::string& list, const std::strin
   }
   require(!out.empty(), flag + ": give at least one value, e.g. 0.2,0.5,1.0,1.2");
   return out;
-}
-
-const std::string& meta_at(const charlstm::checkpoint_info& info, const std::string& key) {
-  auto it = info.metadata.find(key);
-  require(it != info.metadata.end(),
-          "checkpoint metadata has no '" + key + "' (not written by `charlstm train`?)");
-  return it->second;
-}
-
-long meta_long(const charlstm::checkpoint_info& info, const std::string& key) {
-  const std::string& v = meta_at(info, key);
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  require(!v.empty() && *end == '\0',
-          "checkpoint metadata '" + key + "' is not an integer: '" + v + "'");
-  return static_cast<long>(x);
-}
-
-double meta_double(const charlstm::checkpoint_info& info, const std::string& key) {
-  const std::string& v = meta_at(info, key);
-  char* end = nullptr;
-  const double x = std::strtod(v.c_str(), &end);
-  require(!v.empty() && *end == '\0' && std::isfinite(x),
-          "checkpoint metadata '" + key + "' is not a number: '" + v + "'");
-  return x;
 }
 
 }  // namespace cli

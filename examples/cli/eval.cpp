@@ -12,17 +12,16 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   charlstm::checkpoint_info info;
   charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
   const std::string path = resolve_corpus(corpus);
-  const std::u32string text = charlstm::load_text(path, meta_at(info, "lowercase") == "1");
+  const charlstm::training_config c = charlstm::read_training_config(info, model);
+  const std::u32string text = charlstm::load_text(path, c.lowercase);
   const std::vector<charlstm::token_id> ids =
       charlstm::encode_text(info.vocab, text, drop_unknown, "corpus " + path);
   charlstm::batch_trainer<float> trainer(model, threads);
-  const auto mode = info.metadata.find("mode");
-  if (mode != info.metadata.end() && mode->second == "sequence") {
+  if (c.mode == charlstm::training_mode::sequence) {
     // As validation in training: up to `batch` streams, the state carried, the loss at every step.
     require(ids.size() >= 2, "the text is too short to evaluate (fewer than 2 characters)");
     const charlstm::stream_set streams = charlstm::make_streams(
-        ids, std::min<index>(meta_long(info, "batch"), static_cast<index>(ids.size()) - 1),
-        meta_long(info, "seq_len"));
+        ids, std::min<index>(c.batch, static_cast<index>(ids.size()) - 1), c.seq_len);
     const double loss = charlstm::evaluate_sequence(trainer, streams);
     std::printf(
         "%s: %ld characters predicted (sequence mode), loss %.4f nats/char, %.4f bits/char\n",
@@ -30,9 +29,8 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
         loss / std::log(2.0));
     return 0;
   }
-  const charlstm::window_set windows =
-      charlstm::make_windows(ids, meta_long(info, "maxlen"), meta_long(info, "step"));
-  const double loss = charlstm::evaluate(trainer, windows, meta_long(info, "batch"));
+  const charlstm::window_set windows = charlstm::make_windows(ids, c.maxlen, c.step);
+  const double loss = charlstm::evaluate(trainer, windows, c.batch);
   const char* unit = info.vocab.kind == charlstm::token_kind::word ? "word" : "char";
   std::printf("%s: %ld windows, loss %.4f nats/%s, %.4f bits/%s\n", path.c_str(),
               static_cast<long>(windows.size()), loss, unit, loss / std::log(2.0), unit);
@@ -40,8 +38,9 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
 }
 
 int stats(const std::string& corpus, long max_vocab, bool lowercase) {
-  require(max_vocab >= 2 && max_vocab <= 1000000,
-          "--max-vocab must be in [2, 1000000], got " + std::to_string(max_vocab));
+  require(max_vocab >= 2 && max_vocab <= charlstm::max_vocab_size,
+          "--max-vocab must be in [2, " + std::to_string(charlstm::max_vocab_size) + "], got " +
+              std::to_string(max_vocab));
   const std::string path = resolve_corpus(corpus);
   // As train reads it: lowercased unless --no-lowercase.
   const std::u32string text = charlstm::load_text(path, lowercase);

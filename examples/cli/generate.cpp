@@ -43,7 +43,9 @@ int generate(const generate_options& o) {
   charlstm::model<float> model = charlstm::load_checkpoint<float>(o.model, info);
   std::vector<charlstm::token_id> prime = charlstm::encode_prime(info, o.prime, o.drop_unknown);
   if (o.window) {
-    const auto maxlen = static_cast<std::size_t>(meta_long(info, "maxlen"));
+    const charlstm::index stored = charlstm::read_inference_settings(info).maxlen;
+    require(stored > 0, "checkpoint metadata has no 'maxlen' (not written by `charlstm train`?)");
+    const auto maxlen = static_cast<std::size_t>(stored);
     if (prime.size() > maxlen) prime.erase(prime.begin(), prime.end() - static_cast<long>(maxlen));
   }
   const std::string prime_text = charlstm::encode_utf8(charlstm::decode_text(info.vocab, prime));

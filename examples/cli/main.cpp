@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
     if (train_cmd->parsed()) return train(t, *train_cmd);
     if (gen_cmd->parsed()) return generate(g);
     if (eval_cmd->parsed()) {
-      require(eval_threads >= 1 && eval_threads <= 256, "--threads must be in [1, 256]");
+      require(eval_threads >= 1 && eval_threads <= charlstm::max_threads,
+              "--threads must be in [1, " + std::to_string(charlstm::max_threads) + "]");
       return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
     }
     if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab, stats_lowercase);

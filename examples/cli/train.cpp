@@ -1,6 +1,7 @@
-// `charlstm train`: reads the corpus, trains in sequence or window mode with progress, metrics
-// and samples after every epoch, and saves a checkpoint that survives crashes (see
-// docs/cli.md and docs/reliability.md).
+// `charlstm train`: the flags as a charlstm::training_config (or the checkpoint's, resuming),
+// the corpus read and split, then charlstm::fit with the tool's listeners: Keras's progress
+// bar, the epoch lines, metrics.csv and samples.jsonl, samples printed as they are drawn, and
+// Ctrl-C as a stop request (see docs/cli.md and docs/reliability.md).
 #include <unistd.h>
 
 #include <atomic>
@@ -8,10 +9,9 @@
 #include <csignal>
 #include <cstdio>
 #include <limits>
-#include <map>
 #include <memory>
-#include <random>
-#include <sstream>
+#include <optional>
+#include <set>
 
 #include "cli.hpp"
 
@@ -19,19 +19,7 @@ namespace cli {
 
 namespace {
 
-// Fixed with `precision` decimals, %g, and a duration as 42s, 3:05 or 1:02:03.
-std::string format_number(double v, int precision = 4) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
-}
-
-std::string format_general(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
+// A duration as 42s, 3:05 or 1:02:03.
 std::string format_duration(double seconds) {
   const long s = std::lround(seconds);
   if (s < 60) return std::to_string(s) + "s";
@@ -142,472 +130,263 @@ class optional_metrics {
   }
 };
 
-// The learning rate of `epoch` (1-based): --lr, times --lr-decay for every epoch finished after
-// the first --lr-decay-after.
-double learning_rate_at(const train_options& o, long epoch) {
-  return o.lr *
-         std::pow(o.lr_decay, static_cast<double>(std::max(0L, epoch - 1 - o.lr_decay_after)));
-}
-
-// Where the best-validation checkpoint goes: MODEL.safetensors -> MODEL.best.safetensors.
-std::string best_path(const std::string& out) {
-  const std::string ext = ".safetensors";
-  if (out.size() > ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0)
-    return out.substr(0, out.size() - ext.size()) + ".best" + ext;
-  return out + ".best";
-}
-
-// The checkpoint's metadata for `o` and the training position.
-std::map<std::string, std::string> training_metadata(const train_options& o, long epoch,
-                                                     index epoch_batch, double epoch_loss,
-                                                     const std::mt19937_64& engine,
-                                                     const std::u32string& sample_window) {
-  std::ostringstream rng;
-  rng << engine;
-  return {{"corpus", o.corpus},
-          {"mode", o.mode},
-          {"seq_len", std::to_string(o.seq_len)},
-          {"dropout", format_number(o.dropout, 17)},
-          {"lr_decay", format_number(o.lr_decay, 17)},
-          {"lr_decay_after", std::to_string(o.lr_decay_after)},
-          {"patience", std::to_string(o.patience)},
-          {"maxlen", std::to_string(o.maxlen)},
-          {"step", std::to_string(o.step)},
-          {"batch", std::to_string(o.batch)},
-          {"lr", format_number(o.lr, 17)},
-          {"lowercase", o.lowercase ? "1" : "0"},
-          {"val_fraction", format_number(o.val_fraction, 17)},
-          {"seed", std::to_string(o.seed)},
-          {"clip_norm", format_number(o.clip_norm, 17)},
-          {"epoch", std::to_string(epoch)},
-          {"epoch_batch", std::to_string(epoch_batch)},
-          {"epoch_loss", format_number(epoch_loss, 17)},
-          {"rng", rng.str()},
-          {"sample_window", charlstm::encode_utf8(sample_window)}};
-}
-
-void validate(const train_options& o) {
-  require(o.epochs >= 1, "--epochs must be at least 1, got " + std::to_string(o.epochs));
-  require(o.max_steps == -1 || o.max_steps >= 1, "--max-steps must be at least 1");
-  require(std::isfinite(o.time_limit) && o.time_limit >= 0,
-          "--time-limit must be a number of minutes >= 0 (0: no limit), got " +
-              format_general(o.time_limit));
-  require(o.maxlen >= 1 && o.maxlen <= 100000,
-          "--maxlen must be in [1, 100000], got " + std::to_string(o.maxlen));
-  require(o.step >= 1, "--step must be at least 1, got " + std::to_string(o.step));
-  require(o.hidden >= 1 && o.hidden <= 16384,
-          "--hidden must be in [1, 16384], got " + std::to_string(o.hidden));
-  require(o.batch >= 1 && o.batch <= 1000000,
-          "--batch must be in [1, 1000000], got " + std::to_string(o.batch));
-  // Any rate a float holds is accepted: a rate that makes training diverge is stopped by the
-  // divergence guard in train(), with the last good checkpoint kept.
-  require(std::isfinite(o.lr) && o.lr > 0 && o.lr <= std::numeric_limits<float>::max(),
-          "--lr must be a positive finite number (at most 3.4e38), got " + format_general(o.lr));
-  require(std::isfinite(o.val_fraction) && o.val_fraction >= 0 && o.val_fraction < 1,
-          "--val-fraction must be in [0, 1), got " + format_number(o.val_fraction, 6));
-  require(o.threads >= 1 && o.threads <= 256,
-          "--threads must be in [1, 256], got " + std::to_string(o.threads));
-  require(o.sample_length >= 0, "--sample-length must be >= 0");
-  require(o.log_every >= 1, "--log-every must be at least 1, got " + std::to_string(o.log_every));
-  require(std::isfinite(o.clip_norm) && o.clip_norm >= 0,
-          "--clip-norm must be a finite number >= 0 (0: off), got " + format_general(o.clip_norm));
-  require(o.max_char_vocab >= 1,
-          "--max-char-vocab must be at least 1, got " + std::to_string(o.max_char_vocab));
+// The flags as a configuration (the fields a resumed run may take from the checkpoint too).
+charlstm::training_config config_from(const train_options& o) {
+  charlstm::training_config c;
   require(o.mode == "sequence" || o.mode == "window",
           "--mode must be sequence or window, got '" + o.mode + "'");
-  require(o.optimizer == "rmsprop" || o.optimizer == "adam",
-          "--optimizer must be rmsprop or adam, got '" + o.optimizer + "'");
-  require(o.seq_len >= 1 && o.seq_len <= 100000,
-          "--seq-len must be in [1, 100000], got " + std::to_string(o.seq_len));
-  require(o.layers >= 1 && o.layers <= 16,
-          "--layers must be in [1, 16], got " + std::to_string(o.layers));
-  require(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1,
-          "--dropout must be in [0, 1), got " + format_number(o.dropout, 6));
-  require(o.dropout == 0 || o.layers > 1,
-          "--dropout acts between stacked layers: use --layers 2 or more, or --dropout 0");
-  require(std::isfinite(o.lr_decay) && o.lr_decay > 0 && o.lr_decay <= 1,
-          "--lr-decay must be in (0, 1] (1: off), got " + format_number(o.lr_decay, 6));
-  require(o.lr_decay_after >= 0, "--lr-decay-after must be >= 0");
-  require(o.patience >= 0, "--patience must be >= 0 (0: off)");
-  parse_temperatures(o.temperatures);
   require(o.tokens == "char" || o.tokens == "word",
           "--tokens must be char or word, got '" + o.tokens + "'");
-  require(o.max_vocab >= 2 && o.max_vocab <= 1000000,
-          "--max-vocab must be in [2, 1000000], got " + std::to_string(o.max_vocab));
+  c.corpus = o.corpus;
+  c.mode = o.mode == "window" ? charlstm::training_mode::window : charlstm::training_mode::sequence;
+  c.seq_len = o.seq_len;
+  c.maxlen = o.maxlen;
+  c.step = o.step;
+  c.batch = o.batch;
+  c.hidden = o.hidden;
+  c.layers = o.layers;
+  c.optimizer = charlstm::optimizer_from_name(o.optimizer, "--optimizer");
+  c.lr = o.lr;
+  c.lr_decay = o.lr_decay;
+  c.lr_decay_after = o.lr_decay_after;
+  c.patience = o.patience;
+  c.dropout = o.dropout;
+  c.clip_norm = o.clip_norm;
+  c.val_fraction = o.val_fraction;
+  c.lowercase = o.lowercase;
+  c.seed = o.seed;
+  c.tokens = o.tokens == "word" ? charlstm::token_kind::word : charlstm::token_kind::character;
+  c.max_vocab = o.max_vocab;
+  c.max_char_vocab = o.max_char_vocab;
+  c.epochs = o.epochs;
+  c.max_steps = o.max_steps;
+  c.time_limit = o.time_limit;
+  c.threads = o.threads;
+  c.log_every = o.log_every;
+  c.sample_length = o.sample_length;
+  c.temperatures = parse_temperatures(o.temperatures);
+  c.out = o.out;
+  return c;
 }
 
-// The carried state of sequence mode as checkpoint tensors "state.h.l<l>", "state.c.l<l>".
-std::map<std::string, charlstm::matrix<double>> state_tensors(
-    const charlstm::layer_states<float>& state) {
-  std::map<std::string, charlstm::matrix<double>> out;
-  for (std::size_t l = 0; l < state.h.size(); ++l) {
-    out["state.h.l" + std::to_string(l)] = state.h[l].cast<double>();
-    out["state.c.l" + std::to_string(l)] = state.c[l].cast<double>();
+// A resumed run: the checkpoint's stored settings, this run's own ones from the flags.  A flag
+// given explicitly that contradicts the checkpoint is an error naming both values, except the
+// ones a resumed run may change (docs/cli.md); those change only at an epoch boundary when they
+// change the data (--corpus, --val-fraction).
+charlstm::training_config resumed_config(charlstm::training_config stored,
+                                         const charlstm::training_config& given,
+                                         const charlstm::training_state<float>& state,
+                                         const charlstm::vocabulary& vocab, const CLI::App& cmd) {
+  const std::set<std::string> adjustable = {"--lr",       "--lr-decay",  "--lr-decay-after",
+                                            "--patience", "--clip-norm", "--dropout",
+                                            "--val-fraction", "--corpus"};
+  for (const charlstm::config_difference& d : charlstm::stored_differences(stored, given)) {
+    if (cmd.count(d.flag) == 0) continue;  // not given: the checkpoint's
+    require(adjustable.count(d.flag) != 0,
+            d.flag + " " + d.given + " differs from the checkpoint's " + d.stored);
+    require(state.epoch_batch == 0 || (d.flag != "--corpus" && d.flag != "--val-fraction"),
+            d.flag + " " + d.given + " differs from the checkpoint's " + d.stored +
+                ", which stopped part-way through epoch " + std::to_string(state.epoch + 1) +
+                ": resume that epoch with the checkpoint's");
+    if (d.flag == "--lr") stored.lr = given.lr;
+    if (d.flag == "--lr-decay") stored.lr_decay = given.lr_decay;
+    if (d.flag == "--lr-decay-after") stored.lr_decay_after = given.lr_decay_after;
+    if (d.flag == "--patience") stored.patience = given.patience;
+    if (d.flag == "--clip-norm") stored.clip_norm = given.clip_norm;
+    if (d.flag == "--dropout") stored.dropout = given.dropout;
+    if (d.flag == "--val-fraction") stored.val_fraction = given.val_fraction;
+    if (d.flag == "--corpus") stored.corpus = given.corpus;
   }
-  return out;
-}
-
-charlstm::layer_states<float> state_from(const charlstm::checkpoint_info& info, index layers,
-                                         index hidden, index streams) {
-  charlstm::layer_states<float> state;
-  state.reset(layers, hidden, streams);
-  for (index l = 0; l < layers; ++l) {
-    for (const char* part : {"h", "c"}) {
-      const std::string name = std::string("state.") + part + ".l" + std::to_string(l);
-      auto it = info.state_tensors.find(name);
-      require(it != info.state_tensors.end() && it->second.rows() == hidden &&
-                  it->second.cols() == streams,
-              "checkpoint has no carried state '" + name + "' of shape " +
-                  charlstm::shape_string(hidden, streams) +
-                  " for its unfinished sequence-mode epoch (written by another tool?)");
-      (part[0] == 'h' ? state.h : state.c)[static_cast<std::size_t>(l)] = it->second.cast<float>();
-    }
-  }
-  return state;
+  const char* kind = vocab.kind == charlstm::token_kind::word ? "word" : "char";
+  require(cmd.count("--tokens") == 0 || given.tokens == vocab.kind,
+          std::string("--tokens ") + (given.tokens == charlstm::token_kind::word ? "word" : "char") +
+              " differs from the checkpoint's " + kind);
+  // This run's own settings.
+  stored.tokens = vocab.kind;
+  stored.max_vocab = given.max_vocab;
+  stored.max_char_vocab = given.max_char_vocab;
+  stored.epochs = given.epochs;
+  stored.max_steps = given.max_steps;
+  stored.time_limit = given.time_limit;
+  stored.threads = given.threads;
+  stored.log_every = given.log_every;
+  stored.sample_length = given.sample_length;
+  stored.temperatures = given.temperatures;
+  stored.out = given.out;
+  return stored;
 }
 
 }  // namespace
 
 int train(train_options o, const CLI::App& cmd) {
-  charlstm::checkpoint_info resumed;
-  std::unique_ptr<charlstm::model<float>> model;
-  charlstm::optimizer_state<float> opt;
-  double best_val = INFINITY;
-  long bad_epochs = 0;
-  if (!o.resume.empty()) {
-    model = std::make_unique<charlstm::model<float>>(
-        charlstm::load_checkpoint<float>(o.resume, resumed, opt));
-    // The checkpoint's hyperparameters win; an explicit flag that disagrees is an error.
-    auto adopt_long = [&](const char* flag, const char* key, long& value) {
-      const long stored = meta_long(resumed, key);
-      require(cmd.count(flag) == 0 || value == stored,
-              std::string(flag) + " " + std::to_string(value) + " differs from the checkpoint's " +
-                  std::to_string(stored));
-      value = stored;
-    };
-    auto adopt_text = [&](const char* flag, const std::string& stored, std::string& value) {
-      require(cmd.count(flag) == 0 || value == stored,
-              std::string(flag) + " " + value + " differs from the checkpoint's " + stored);
-      value = stored;
-    };
-    adopt_long("--maxlen", "maxlen", o.maxlen);
-    adopt_long("--step", "step", o.step);
-    adopt_long("--batch", "batch", o.batch);
-    long hidden = o.hidden;
-    o.hidden = static_cast<long>(model->hidden_size());
-    require(cmd.count("--hidden") == 0 || hidden == o.hidden,
-            "--hidden differs from the checkpoint's " + std::to_string(o.hidden));
-    long layers = o.layers;
-    o.layers = static_cast<long>(model->layers());
-    require(cmd.count("--layers") == 0 || layers == o.layers,
-            "--layers differs from the checkpoint's " + std::to_string(o.layers));
-    adopt_text("--optimizer", charlstm::optimizer_name(opt.kind), o.optimizer);
-    // Checkpoints of version 1 were written by the book's trainer only: window mode.
-    const bool has_mode = resumed.metadata.count("mode") != 0;
-    adopt_text("--mode", has_mode ? meta_at(resumed, "mode") : "window", o.mode);
-    if (has_mode) {
-      adopt_long("--seq-len", "seq_len", o.seq_len);
-      if (cmd.count("--dropout") == 0) o.dropout = meta_double(resumed, "dropout");
-      if (cmd.count("--lr-decay") == 0) o.lr_decay = meta_double(resumed, "lr_decay");
-      if (cmd.count("--lr-decay-after") == 0)
-        o.lr_decay_after = meta_long(resumed, "lr_decay_after");
-      if (cmd.count("--patience") == 0) o.patience = meta_long(resumed, "patience");
-      if (resumed.metadata.count("best_val")) best_val = meta_double(resumed, "best_val");
-      bad_epochs = meta_long(resumed, "bad_epochs");
-    } else {
-      o.lr_decay = 1;
-    }
-    if (cmd.count("--lr") == 0) o.lr = meta_double(resumed, "lr");
-    if (cmd.count("--val-fraction") == 0) o.val_fraction = meta_double(resumed, "val_fraction");
-    if (cmd.count("--clip-norm") == 0) o.clip_norm = meta_double(resumed, "clip_norm");
-    o.lowercase = meta_at(resumed, "lowercase") == "1";
-    o.seed = static_cast<unsigned long long>(meta_long(resumed, "seed"));
-    if (cmd.count("--corpus") == 0) o.corpus = meta_at(resumed, "corpus");
-    if (o.out.empty()) o.out = o.resume;
-  } else if (o.optimizer == "adam" && cmd.count("--lr") == 0) {
-    o.lr = 0.002;  // Adam's default here (PyTorch's is 0.001; char-rnn's 0.002)
+  if (o.resume.empty() && o.optimizer == "adam" && cmd.count("--lr") == 0) {
+    o.lr = charlstm::default_learning_rate(charlstm::optimizer_kind::adam);
   }
-  require(!o.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
-  require(!o.out.empty(), "train: give --out MODEL, the checkpoint to write");
-  validate(o);
-  const bool sequence = o.mode == "sequence";
-  const std::vector<double> temperatures = parse_temperatures(o.temperatures);
+  if (!o.resume.empty() && o.out.empty()) o.out = o.resume;
+  charlstm::training_config c = config_from(o);
+  charlstm::checkpoint_info resumed;
+  std::optional<charlstm::model<float>> model;
+  charlstm::training_state<float> state;
+  if (!o.resume.empty()) {
+    charlstm::optimizer_state<float> opt;
+    model.emplace(charlstm::load_checkpoint<float>(o.resume, resumed, opt));
+    const charlstm::training_config stored = charlstm::read_training_config(resumed, *model);
+    state = charlstm::read_training_state(resumed, stored, *model, std::move(opt));
+    c = resumed_config(stored, c, state, resumed.vocab, cmd);
+  }
+  require(!c.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
+  require(!c.out.empty(), "train: give --out MODEL, the checkpoint to write");
+  charlstm::validate(c);
+  const bool sequence = c.mode == charlstm::training_mode::sequence;
 
-  const std::string path = resolve_corpus(o.corpus);
-  std::u32string text = charlstm::load_text(path, o.lowercase);
+  const std::string path = resolve_corpus(c.corpus);
+  std::u32string text = charlstm::load_text(path, c.lowercase);
   require(!text.empty(), "corpus '" + path + "' is empty: pass a text file with at least " +
-                             std::to_string(o.maxlen + 1) + " characters");
+                             std::to_string(c.maxlen + 1) + " characters");
   const charlstm::vocabulary vocab =
       model ? resumed.vocab
-            : (o.tokens == "word" ? charlstm::word_vocabulary(text, o.max_vocab)
-                                  : charlstm::vocabulary(text));
-  require(model || o.tokens != "char" || vocab.size() <= o.max_char_vocab,
+            : (c.tokens == charlstm::token_kind::word ? charlstm::word_vocabulary(text, c.max_vocab)
+                                                      : charlstm::vocabulary(text));
+  require(model || c.tokens != charlstm::token_kind::character || vocab.size() <= c.max_char_vocab,
           "corpus '" + path + "' has " + std::to_string(vocab.size()) +
               " distinct characters, more than --max-char-vocab " +
-              std::to_string(o.max_char_vocab) +
+              std::to_string(c.max_char_vocab) +
               ": is it a binary file? For a script with that many characters, raise "
               "--max-char-vocab");
-  const std::vector<charlstm::token_id> ids =
-      charlstm::encode_text(vocab, text, false, "corpus " + path);
   // From here on only the ids are kept, 4 bytes per token: the text is freed, and the training
-  // and validation parts are views into `ids`, not copies.
-  const std::size_t text_characters = text.size();
+  // and validation parts are views into the ids, not copies.
+  std::vector<charlstm::token_id> ids = charlstm::encode_text(vocab, text, false, "corpus " + path);
+  const std::size_t text_characters = text.size(), tokens = ids.size();
   std::u32string().swap(text);
-  const auto n_train = static_cast<index>(static_cast<double>(ids.size()) * (1 - o.val_fraction));
-  const charlstm::token_id* const train_ids = ids.data();
-  const charlstm::token_id* const val_ids = ids.data() + n_train;
-  const auto n_val = static_cast<index>(ids.size()) - n_train;
-  require(n_train > o.maxlen,
-          "corpus '" + path + "' has " + std::to_string(ids.size()) + " characters (" +
-              std::to_string(n_train) + " for training after --val-fraction " +
-              format_general(o.val_fraction) + "), fewer than maxlen + 1 = " +
-              std::to_string(o.maxlen + 1) + ": use a longer text or a smaller --maxlen");
-  charlstm::window_set train_windows, val_windows;
-  charlstm::stream_set train_streams, val_streams;
-  if (sequence) {
-    train_streams = charlstm::make_streams(train_ids, n_train, o.batch, o.seq_len);
-    require(o.val_fraction == 0 || n_val >= 2,
-            "the validation part (" + std::to_string(n_val) +
-                " characters) is too short: raise --val-fraction or pass --val-fraction 0");
-    if (o.val_fraction > 0) {
-      val_streams =
-          charlstm::make_streams(val_ids, n_val, std::min<index>(o.batch, n_val - 1), o.seq_len);
-    }
-  } else {
-    train_windows = charlstm::make_windows(train_ids, n_train, o.maxlen, o.step);
-    val_windows = {val_ids, n_val, o.maxlen, o.step};
-    require(o.val_fraction == 0 || val_windows.size() > 0,
-            "the validation part (" + std::to_string(n_val) +
-                " characters) is shorter than maxlen + 1: " +
-                "raise --val-fraction, lower --maxlen, or pass --val-fraction 0");
-  }
-
+  const charlstm::training_data data = charlstm::make_training_data(std::move(ids), c, path);
   if (!model) {
-    model = std::make_unique<charlstm::model<float>>(vocab.size(), o.hidden, o.seed, o.layers);
-    opt = charlstm::optimizer_state<float>(
-        charlstm::optimizer_from_name(o.optimizer, "--optimizer"), model->params);
+    model.emplace(vocab.size(), c.hidden, c.seed, c.layers);
+    state = charlstm::training_state<float>::fresh(c, *model);
   }
-  charlstm::batch_trainer<float> trainer(*model, opt, o.threads);
-  trainer.clip_norm = o.clip_norm;
-  trainer.dropout = o.dropout;
-  trainer.dropout_seed = o.seed;  // a loaded model does not know it: masks must match on resume
-  std::mt19937_64 engine(o.seed);
-  long first_epoch = 1;
-  charlstm::epoch_range range;
-  charlstm::layer_states<float> carried;
-  if (!o.resume.empty()) {
-    std::istringstream rng(meta_at(resumed, "rng"));
-    rng >> engine;
-    require(!rng.fail(), "checkpoint metadata 'rng' is not a random engine state");
-    first_epoch = meta_long(resumed, "epoch") + 1;
-    range.first_batch = meta_long(resumed, "epoch_batch");
-    range.loss_so_far = meta_double(resumed, "epoch_loss");
-    if (sequence && range.first_batch > 0) {
-      carried = state_from(resumed, model->layers(), model->hidden_size(), o.batch);
-    }
-  }
+  const std::string words =
+      vocab.kind == charlstm::token_kind::word ? std::to_string(tokens) + " word tokens, " : "";
   if (sequence) {
     std::printf(
         "corpus %s: %zu characters, %s%ld symbols; %ld streams of %ld tokens in chunks of %ld "
         "(%ld per epoch), %zu validation tokens; %ld layer(s) of %ld, %s\n",
-        path.c_str(), text_characters,
-        vocab.kind == charlstm::token_kind::word
-            ? (std::to_string(ids.size()) + " word tokens, ").c_str()
-            : "",
-        static_cast<long>(vocab.size()), o.batch, static_cast<long>(train_streams.stream_length()),
-        o.seq_len, static_cast<long>(train_streams.batches()),
-        o.val_fraction > 0 ? static_cast<std::size_t>(n_val) : std::size_t{0}, o.layers, o.hidden,
-        o.optimizer.c_str());
+        path.c_str(), text_characters, words.c_str(), static_cast<long>(vocab.size()),
+        static_cast<long>(c.batch), static_cast<long>(data.train_streams.stream_length()),
+        static_cast<long>(c.seq_len), static_cast<long>(data.train_streams.batches()),
+        c.val_fraction > 0 ? static_cast<std::size_t>(data.n_val) : std::size_t{0},
+        static_cast<long>(c.layers), static_cast<long>(c.hidden),
+        charlstm::optimizer_name(c.optimizer));
   } else {
     std::printf(
         "corpus %s: %zu characters, %s%ld symbols; %ld training windows, %ld validation windows\n",
-        path.c_str(), text_characters,
-        vocab.kind == charlstm::token_kind::word
-            ? (std::to_string(ids.size()) + " word tokens, ").c_str()
-            : "",
-        static_cast<long>(vocab.size()), static_cast<long>(train_windows.size()),
-        static_cast<long>(o.val_fraction > 0 ? val_windows.size() : 0));
-  }
-  if (first_epoch > o.epochs) {
-    std::printf(
-        "the checkpoint has trained %ld epoch(s) already; pass --epochs above that to continue\n",
-        first_epoch - 1);
-    return 0;
-  }
-  if (o.patience > 0 && bad_epochs >= o.patience) {
-    std::printf("the checkpoint stopped early (no better validation loss for %ld epochs)\n",
-                bad_epochs);
-    return 0;
+        path.c_str(), text_characters, words.c_str(), static_cast<long>(vocab.size()),
+        static_cast<long>(data.train_windows.size()),
+        static_cast<long>(c.val_fraction > 0 ? data.val_windows.size() : 0));
   }
 
-  // metrics.csv and samples.jsonl beside the checkpoint, cut back to the checkpoint's step.
-  // In sequence mode a "sequence" of the progress is one predicted token.
-  optional_metrics metrics(o.out, o.resume, opt.steps,
-                           sequence ? 1.0 : static_cast<double>(o.maxlen));
+  // The listeners.  metrics.csv and samples.jsonl beside the checkpoint, cut back to the
+  // checkpoint's step, opened when the first epoch starts (a run with nothing to do leaves them
+  // alone).  In sequence mode a "sequence" of the progress is one predicted token.
+  std::unique_ptr<optional_metrics> metrics;
+  std::unique_ptr<progress_bar> bar;
   const bool terminal = ::isatty(STDOUT_FILENO);
-  std::signal(SIGINT, on_sigint);
-  const auto training_start = clock_type::now();
-  const auto out_of_time = [&] {
-    return o.time_limit > 0 && seconds_since(training_start) >= o.time_limit * 60;
+  const std::int64_t steps_at_start = state.optimizer.steps;
+  std::u32string seed_text;
+  charlstm::training_events events;
+  events.on_epoch_begin = [&](const charlstm::epoch_begin& e) {
+    if (!metrics) {
+      metrics = std::make_unique<optional_metrics>(c.out, o.resume, steps_at_start,
+                                                   sequence ? 1.0 : static_cast<double>(c.maxlen));
+    }
+    std::printf("Epoch %ld/%ld\n", e.epoch, e.epochs);
+    bar = std::make_unique<progress_bar>(terminal);
+    metrics->begin_epoch(e.sequences_done, e.loss_so_far);
   };
-  for (long epoch = first_epoch; epoch <= o.epochs; ++epoch) {
-    opt.set_learning_rate(learning_rate_at(o, epoch));
-    std::printf("Epoch %ld/%ld\n", epoch, o.epochs);
-    const std::mt19937_64 engine_at_start = engine;
-    progress_bar bar(terminal);
-    charlstm::epoch_progress last;
-    last.batches_total =
-        sequence ? train_streams.batches() : (train_windows.size() + o.batch - 1) / o.batch;
-    last.batches_done = range.first_batch;
-    const index first_batch = range.first_batch;
-    const auto epochs_done = [&](const charlstm::epoch_progress& p) {
-      return static_cast<double>(epoch - 1) +
-             static_cast<double>(p.batches_done) / static_cast<double>(p.batches_total);
-    };
-    metrics.begin_epoch(sequence ? train_streams.targets_before(first_batch)
-                                 : std::min(train_windows.size(), first_batch * o.batch),
-                        range.loss_so_far);
-    bool stopped = false, diverged = false;
-    const auto on_batch = [&](const charlstm::epoch_progress& p) {
-      last = p;
-      bar.update(p, first_batch);
-      // Checked after every step, so that no non-finite value can reach a save.
-      diverged = !std::isfinite(p.mean_loss) || !model->params.all_finite() || !opt.all_finite();
-      stopped = diverged || interrupted || (o.max_steps > 0 && opt.steps >= o.max_steps) ||
-                out_of_time();
-      if (!stopped && opt.steps % o.log_every == 0 && p.batches_done < p.batches_total) {
-        metrics.log(opt.steps, epochs_done(p), p.sequences_done, p.mean_loss,
-                    opt.learning_rate());
-      }
-      return !stopped;
-    };
-    const double loss =
-        sequence ? charlstm::train_sequence_epoch(trainer, train_streams, carried, on_batch, range)
-                 : charlstm::train_epoch(trainer, train_windows, o.batch, engine, on_batch, range);
-    metrics.pause();
-    last.mean_loss = loss;
-    bar.finish(last, first_batch);
-    if (diverged) {
-      throw charlstm::error(
-          "training diverged at step " + std::to_string(opt.steps) + " (" +
-          (model->params.all_finite() && opt.all_finite()
-               ? "the mean loss is " + format_general(last.mean_loss)
-               : "the weights or " + std::string(opt.state_name()) + " are no longer finite") +
-          "); " +
-          (file_exists(o.out) ? o.out + " was not overwritten and keeps the last good checkpoint"
-                              : "nothing was saved") +
-          ": lower --lr or set --clip-norm");
+  events.on_step = [&](const charlstm::step_end& s) {
+    bar->update(s.progress, s.first_batch);
+    if (s.log) {
+      metrics->log(s.steps, s.epochs_done, s.progress.sequences_done, s.progress.mean_loss,
+                   s.learning_rate);
     }
-    range = {};
-    const bool partial = last.batches_done < last.batches_total;
-    std::printf("loss: %.4f (%.4f bits/char)", loss, loss / std::log(2.0));
-    double val = std::numeric_limits<double>::quiet_NaN();
-    if (o.val_fraction > 0) {
-      val = sequence ? charlstm::evaluate_sequence(trainer, val_streams)
-                     : charlstm::evaluate(trainer, val_windows, o.batch);
-      std::printf(" - val_loss: %.4f (%.4f bits/char)", val, val / std::log(2.0));
+  };
+  events.on_epoch_trained = [&](const charlstm::epoch_end& e) {
+    metrics->pause();
+    bar->finish(e.progress, e.first_batch);
+  };
+  events.on_epoch_end = [&](const charlstm::epoch_end& e) {
+    std::printf("loss: %.4f (%.4f bits/char)", e.loss, e.loss / std::log(2.0));
+    if (c.val_fraction > 0) {
+      std::printf(" - val_loss: %.4f (%.4f bits/char)", e.val_loss, e.val_loss / std::log(2.0));
     }
-    std::printf(" - lr: %.6g\n", opt.learning_rate());
-    metrics.log(opt.steps, epochs_done(last), last.sequences_done, loss, opt.learning_rate(),
-                val);
-    const bool improved = !partial && o.val_fraction > 0 && val < best_val;
-    if (!partial && o.val_fraction > 0) {
-      if (improved) {
-        best_val = val;
-        bad_epochs = 0;
-      } else {
-        ++bad_epochs;
-      }
-    }
-
-    std::mt19937_64 sampler(o.seed * 1000003ULL + static_cast<unsigned long long>(epoch));
-    const auto start = static_cast<std::size_t>(charlstm::uniform01(sampler) *
-                                                static_cast<double>(n_train - o.maxlen));
-    const std::vector<charlstm::token_id> seed_ids(
-        train_ids + start, train_ids + start + static_cast<std::size_t>(o.maxlen));
-    const std::u32string seed_text = charlstm::decode_text(vocab, seed_ids);
-    auto meta =
-        training_metadata(o, partial ? epoch - 1 : epoch, partial ? last.batches_done : 0,
-                          partial ? loss : 0.0, partial ? engine_at_start : engine, seed_text);
-    if (std::isfinite(best_val)) meta["best_val"] = format_number(best_val, 17);
-    meta["bad_epochs"] = std::to_string(bad_epochs);
-    const charlstm::checkpoint_info info(vocab, meta,
-                                         sequence && partial
-                                             ? state_tensors(carried)
-                                             : std::map<std::string, charlstm::matrix<double>>{});
-    // A failed save (disk full, read-only directory...) leaves the previous file intact.  The
-    // model is still in memory: before the last save, warn and retry at the next one.
-    const bool last_save = stopped || interrupted || epoch == o.epochs;
-    bool saved = false;
-    try {
-      charlstm::save_checkpoint(o.out, *model, opt, info);
-      if (improved) charlstm::save_checkpoint(best_path(o.out), *model, opt, info);
-      saved = true;
-    } catch (const charlstm::error& e) {
-      if (last_save) {
-        throw charlstm::error(
-            std::string(e.what()) + "; the model was not saved: " +
-            (file_exists(o.out)
-                 ? o.out + " keeps the last good checkpoint; fix the cause, then continue with " +
-                       "`charlstm train --resume " + o.out + " --epochs " +
-                       std::to_string(o.epochs) + "`"
-                 : "fix the cause or choose another --out, then train again"));
-      }
-      std::fflush(stdout);
-      std::fprintf(stderr,
-                   "charlstm: warning: %s; training continues and the next epoch tries to save "
-                   "again\n",
-                   e.what());
-    }
-    if (saved && partial) {
+    std::printf(" - lr: %.6g\n", e.learning_rate);
+    metrics->log(e.steps, e.epochs_done, e.progress.sequences_done, e.loss, e.learning_rate,
+                 e.val_loss);
+  };
+  events.on_saved = [&](const charlstm::checkpoint_saved& s) {
+    if (s.partial) {
       std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n",
-                  o.out.c_str(), epoch, static_cast<long>(last.batches_done),
-                  static_cast<long>(last.batches_total), static_cast<long long>(opt.steps));
-    } else if (saved) {
-      std::printf("saved %s (epoch %ld, %lld steps in all)%s\n", o.out.c_str(), epoch,
-                  static_cast<long long>(opt.steps),
-                  improved ? (", best validation so far: " + best_path(o.out)).c_str() : "");
+                  s.path.c_str(), s.epoch, static_cast<long>(s.batches_done),
+                  static_cast<long>(s.batches_total), static_cast<long long>(s.steps));
+    } else {
+      std::printf("saved %s (epoch %ld, %lld steps in all)%s\n", s.path.c_str(), s.epoch,
+                  static_cast<long long>(s.steps),
+                  s.best_path.empty() ? "" : (", best validation so far: " + s.best_path).c_str());
     }
-    if (interrupted) {
+  };
+  events.on_save_failed = [](const std::string& why) {
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "charlstm: warning: %s; training continues and the next epoch tries to save "
+                 "again\n",
+                 why.c_str());
+  };
+  events.on_sample_seed = [&](const std::u32string& seed) {
+    seed_text = seed;
+    std::printf("--- Generating with seed: \"%s\"\n", charlstm::encode_utf8(seed).c_str());
+  };
+  events.on_sample_begin = [&](double t) {
+    std::printf("------ temperature: %g\n%s", t, charlstm::encode_utf8(seed_text).c_str());
+    std::fflush(stdout);
+  };
+  events.on_sample_piece = [](const std::u32string& piece) {
+    std::fputs(charlstm::encode_utf8(piece).c_str(), stdout);
+  };
+  events.on_sample_end = [&](const charlstm::epoch_sample& s) {
+    std::printf("\n");
+    metrics->sample({s.steps, s.epoch, s.temperature, charlstm::encode_utf8(s.seed),
+                     charlstm::encode_utf8(s.text)});
+    std::fflush(stdout);
+  };
+  events.stop_requested = [] { return interrupted.load(); };
+  events.continue_hint = "continue with `charlstm train --resume " + c.out + " --epochs " +
+                         std::to_string(c.epochs) + "`";
+
+  std::signal(SIGINT, on_sigint);
+  const charlstm::fit_result r = charlstm::fit(c, data, vocab, *model, state, events);
+  std::fflush(stdout);
+  switch (r.reason) {
+    case charlstm::stop_reason::already_finished:
+      std::printf(
+          "the checkpoint has trained %ld epoch(s) already; pass --epochs above that to "
+          "continue\n",
+          state.epoch);
+      break;
+    case charlstm::stop_reason::already_stopped:
+      std::printf("the checkpoint stopped early (no better validation loss for %ld epochs)\n",
+                  state.bad_epochs);
+      break;
+    case charlstm::stop_reason::early_stopping:
+      std::printf("early stopping: no better validation loss for %ld epochs (best %.4f in %s)\n",
+                  state.bad_epochs, state.best_val,
+                  charlstm::best_checkpoint_path(c.out).c_str());
+      break;
+    case charlstm::stop_reason::stop_requested:
       std::fprintf(stderr,
                    "interrupted: the checkpoint %s holds every finished step; continue with\n"
                    "  charlstm train --resume %s --epochs %ld\n",
-                   o.out.c_str(), o.out.c_str(), o.epochs);
+                   c.out.c_str(), c.out.c_str(), c.epochs);
       return 130;
-    }
-    if (o.sample_length > 0) {
-      std::printf("--- Generating with seed: \"%s\"\n", charlstm::encode_utf8(seed_text).c_str());
-      for (double t : temperatures) {
-        std::printf("------ temperature: %g\n%s", t, charlstm::encode_utf8(seed_text).c_str());
-        std::fflush(stdout);
-        std::u32string sample;
-        charlstm::detokenizer pieces(vocab);
-        for (charlstm::token_id id : seed_ids) pieces.piece(id);
-        const auto emit = [&](charlstm::token_id id) {
-          const std::u32string piece = pieces.piece(id);
-          sample += piece;
-          std::fputs(charlstm::encode_utf8(piece).c_str(), stdout);
-        };
-        if (sequence) {
-          // Stateful, as the model was trained: the seed fed once, then one step per token.
-          charlstm::generate_stateful_ids(*model, seed_ids, o.sample_length,
-                                          charlstm::sampling_options{t}, sampler, emit);
-        } else {
-          charlstm::generate_window_ids(*model, seed_ids, o.sample_length,
-                                        charlstm::sampling_options{t}, sampler, emit);
-        }
-        std::printf("\n");
-        metrics.sample({opt.steps, epoch, t, charlstm::encode_utf8(seed_text),
-                        charlstm::encode_utf8(sample)});
-      }
-    }
-    std::fflush(stdout);
-    if (stopped) break;
-    if (o.patience > 0 && bad_epochs >= o.patience) {
-      std::printf("early stopping: no better validation loss for %ld epochs (best %.4f in %s)\n",
-                  bad_epochs, best_val, best_path(o.out).c_str());
+    default:
       break;
-    }
   }
   return 0;
 }

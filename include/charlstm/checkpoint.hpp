@@ -44,6 +44,7 @@ struct checkpoint_info {
   vocabulary vocab;
   std::map<std::string, std::string> metadata;
   std::map<std::string, matrix<double>> state_tensors;
+  std::int64_t steps = 0;  // on load: the optimizer updates the model has had (metadata's)
 
   checkpoint_info() = default;
   checkpoint_info(vocabulary v, std::map<std::string, std::string> meta,
@@ -285,6 +286,7 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
   }
   model<S> m = model<S>::zeros(V, H, L);
   const std::int64_t steps = meta_count("optimizer_steps");
+  info.steps = steps;
   // Without *opt, the optimizer's tensors are checked against the file but not kept: their
   // names and shapes come from a one-scalar-per-tensor stand-in of the same layout.
   auto tensors = m.params.tensors();

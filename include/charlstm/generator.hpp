@@ -21,6 +21,7 @@
 
 #include "checkpoint.hpp"
 #include "generate.hpp"
+#include "training.hpp"
 #include "lowercase.hpp"
 #include "utf8.hpp"
 #include "vocabulary.hpp"
@@ -35,17 +36,16 @@ namespace charlstm {
 // Throws when the prime is empty after that, or there is neither a prime nor a sample window.
 inline std::vector<token_id> encode_prime(const checkpoint_info& info, const std::string& prime,
                                           bool drop_unknown) {
+  const inference_settings settings = read_inference_settings(info);
   std::u32string text;
   if (prime.empty()) {
-    const auto it = info.metadata.find("sample_window");
-    require(it != info.metadata.end(),
+    require(settings.has_sample_window,
             "no prime given and the checkpoint has no sample_window: pass a prime text");
-    text = decode_utf8(it->second, "sample_window");
+    text = settings.sample_window;
   } else {
     text = decode_utf8(prime, "--prime");
   }
-  const auto lower = info.metadata.find("lowercase");
-  if (lower != info.metadata.end() && lower->second == "1") text = lowercase(std::move(text));
+  if (settings.lowercase) text = lowercase(std::move(text));
   std::vector<token_id> ids = encode_text(info.vocab, text, drop_unknown, "--prime");
   require(!ids.empty(), "the prime text is empty (after dropping unknown characters or words)");
   return ids;

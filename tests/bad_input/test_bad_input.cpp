@@ -308,9 +308,15 @@ TEST_CASE("Bad flags: sizes, steps, fractions, rates, temperatures, NaN, unknown
       {"eval --corpus " + quote(dir / "missing.txt") + model,
        "is neither a readable file nor a known name"},
       {"train --resume " + quote(dir / "m.safetensors") + " --hidden 9",
-       "--hidden differs from the checkpoint's 8"},
+       "--hidden 9 differs from the checkpoint's 8"},
       {"train --resume " + quote(dir / "m.safetensors") + " --maxlen 30",
        "--maxlen 30 differs from the checkpoint's 20"},
+      {"train --resume " + quote(dir / "m.safetensors") + " --seed 9",
+       "--seed 9 differs from the checkpoint's 1"},
+      {"train --resume " + quote(dir / "m.safetensors") + " --no-lowercase",
+       "--lowercase off differs from the checkpoint's on"},
+      {"train --resume " + quote(dir / "m.safetensors") + " --tokens word",
+       "--tokens word differs from the checkpoint's char"},
   };
   for (const auto& [args, message] : other) {
     const auto r = run_cli(args);
