@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
   charlstm::training_events stopping = events;
   stopping.stop_requested = [&] { return part_state.optimizer.steps >= 7; };
   const auto stop = charlstm::fit(c, data, vocab, part, part_state, stopping);
-  std::printf("stopped at step %lld (reason %d)\n",
-              static_cast<long long>(part_state.optimizer.steps), static_cast<int>(stop.reason));
+  std::printf("stopped at step %lld%s, saved %s\n",
+              static_cast<long long>(part_state.optimizer.steps),
+              stop.reason == charlstm::stop_reason::stop_requested ? " on request" : "", c.out.c_str());
 
   // 3. Resumed from the checkpoint alone: model, optimizer, settings and position.
   charlstm::checkpoint_info info;
