@@ -315,21 +315,25 @@ fit_result fit(const training_config& c, const training_data& data, const vocabu
     const checkpoint_info info = training_checkpoint_info(vocab, c, state, seed_text);
     // A failed save (disk full, read-only directory...) leaves the previous file intact.  The
     // model is still in memory: before the last save, report it and retry at the next one.
-    const bool last_save = stopped || asked_to_stop() || epoch == c.epochs;
+    // A stop asked for while a save failed makes that save the last: it is tried again.
     bool saved = false;
-    try {
-      save_checkpoint(c.out, m, opt, info);
-      if (report.improved) save_checkpoint(best_path, m, opt, info);
-      saved = true;
-    } catch (const error& e) {
-      if (last_save) {
-        throw error(std::string(e.what()) + "; the model was not saved: " +
-                    (engine_detail::file_readable(c.out)
-                         ? c.out + " keeps the last good checkpoint; fix the cause, then " +
-                               events.continue_hint
-                         : "fix the cause or choose another --out, then train again"));
+    for (bool last_save = stopped || asked_to_stop() || epoch == c.epochs; !saved;
+         last_save = true) {
+      try {
+        save_checkpoint(c.out, m, opt, info);
+        if (report.improved) save_checkpoint(best_path, m, opt, info);
+        saved = true;
+      } catch (const error& e) {
+        if (last_save) {
+          throw error(std::string(e.what()) + "; the model was not saved: " +
+                      (engine_detail::file_readable(c.out)
+                           ? c.out + " keeps the last good checkpoint; fix the cause, then " +
+                                 events.continue_hint
+                           : "fix the cause or choose another --out, then train again"));
+        }
+        if (events.on_save_failed) events.on_save_failed(e.what());
+        if (!asked_to_stop()) break;
       }
-      if (events.on_save_failed) events.on_save_failed(e.what());
     }
     if (saved && events.on_saved) {
       events.on_saved({c.out, report.improved ? best_path : "", epoch, report.partial,
