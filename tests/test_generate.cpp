@@ -176,7 +176,7 @@ TEST_CASE("Word tokens: named punctuation, a capped vocabulary, readable decodin
   CHECK_THROWS_WITH(charlstm::word_vocabulary(U"a b", 1), Catch::Contains("--max-vocab"));
 }
 
-TEST_CASE("Checkpoints record the token kind; old ones load as characters", "[generate]") {
+TEST_CASE("Checkpoints record the token kind and old ones load as characters", "[generate]") {
   const charlstm::vocabulary words = charlstm::word_vocabulary(U"hey, moe. hey homer!\n", 100);
   charlstm::model<float> m(words.size(), 4, 1);
   charlstm::checkpoint_info info;
