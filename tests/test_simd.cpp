@@ -30,6 +30,14 @@ std::vector<isize> sizes_to_check() {
   return sizes;
 }
 
+// Every count 1 .. 2 * tile + 1, then `extra` (the book's shapes).
+std::vector<isize> every_up_to_two_tiles(isize tile, std::vector<isize> extra) {
+  std::vector<isize> sizes;
+  for (isize n = 1; n <= 2 * tile + 1; ++n) sizes.push_back(n);
+  sizes.insert(sizes.end(), extra.begin(), extra.end());
+  return sizes;
+}
+
 // Elementwise math in float differs from the twin only by the last bits of exp/tanh.
 template <class S>
 double kernel_tolerance() {
@@ -151,12 +159,18 @@ TEMPLATE_TEST_CASE("gemm_packed equals its scalar twin", "[simd]", float, double
   using S = TestType;
   std::mt19937_64 engine(11);
   const isize mr = charlstm::gemm_rows<S>(), nr = charlstm::gemm_cols;
-  // Rows, columns and depths around the register tile's edges, and the book's step products.
-  std::vector<isize> rows = {1, mr - 1, mr, mr + 1, 2 * mr + 1, 128, 512};
-  std::vector<isize> cols = {1, nr - 1, nr, nr + 1, 2 * nr + 1, 64};
+  // Every row count up to two register tiles + 1 (a tile is 4 vectors: every vector length
+  // 1 .. 2W+1 and the partial last panel), every column count up to two tiles + 1, and the
+  // book's step products.
+  const std::vector<isize> rows = every_up_to_two_tiles(mr, {128, 512});
+  const std::vector<isize> cols = every_up_to_two_tiles(nr, {64});
   for (isize M : rows) {
     for (isize N : cols) {
+      // Every row and column count at a small depth; the edges and the book's shapes deeper.
+      const bool edge = M <= 2 || M % mr <= 1 || M >= 128;
+      const bool col_edge = N == 1 || N % nr <= 1 || N == 64;
       for (isize K : {isize{1}, isize{7}, isize{128}}) {
+        if (K == 128 && !(edge && col_edge)) continue;
         for (bool transposed : {false, true}) {
           for (bool accumulate : {false, true}) {
             auto a = random_vector<S>(M * K, engine), b = random_vector<S>(K * N, engine);
@@ -192,10 +206,12 @@ TEMPLATE_TEST_CASE("gemm over an unpacked A equals its scalar twin", "[simd]", f
   using S = TestType;
   std::mt19937_64 engine(12);
   const isize mr = charlstm::gemm_rows<S>(), nr = charlstm::gemm_cols;
-  // Depths past one block of 256 exercise the blocking; rows past the last tile run scalar.
-  for (isize M : {isize{1}, mr - 1, mr, mr + 1, 2 * mr + 3, isize{512}}) {
+  // Every row count up to two register tiles + 1 (rows past the last tile run scalar); depths
+  // past one block of 256 exercise the blocking.
+  for (isize M : every_up_to_two_tiles(mr, {512})) {
     for (isize N : {isize{1}, nr - 1, nr + 1, isize{16}}) {
       for (isize K : {isize{1}, isize{9}, isize{300}}) {
+        if (K == 300 && M % mr > 1 && M != 512) continue;  // deep: the tile edges only
         for (bool accumulate : {false, true}) {
           // A (M, K) column-major with a leading dimension larger than M; B stored transposed,
           // as the weight gradient's h^T.
@@ -222,11 +238,13 @@ TEMPLATE_TEST_CASE("gemv, over A as stored and packed, equals its scalar twin", 
   using S = TestType;
   std::mt19937_64 engine(13);
   const isize W = static_cast<isize>(xsimd::batch<S>::size);
-  // Whole blocks of 8 vectors, single vectors after them, a last partial vector (computed as the
-  // last W rows) and fewer rows than one vector (scalar); 57 is the book's vocabulary.
-  for (isize M :
-       {isize{1}, W - 1, W, W + 1, 8 * W, 8 * W + W + 3, 16 * W + 5, isize{57}, isize{512}}) {
-    for (isize K : {isize{1}, isize{2}, isize{7}, isize{128}}) {
+  // Every row count up to two panels of 8 vectors + 1: whole panels, single vectors after them,
+  // a last partial vector (computed as the last W rows) and fewer rows than one vector
+  // (scalar); then the book's vocabularies (57, 65) and 4H = 512.  Every depth up to 17 covers
+  // the tails of the 1, 2, 4 or 8 partial sums a panel keeps.
+  for (isize M : every_up_to_two_tiles(8 * W, {57, 65, 512})) {
+    for (isize K : {isize{1}, isize{2}, isize{3}, isize{4}, isize{5}, isize{7}, isize{8},
+                    isize{9}, isize{15}, isize{16}, isize{17}, isize{128}}) {
       for (bool accumulate : {false, true}) {
         const isize lda = M + 5;
         auto a = random_vector<S>(lda * K, engine), x = random_vector<S>(K, engine);
