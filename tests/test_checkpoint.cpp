@@ -1,11 +1,15 @@
 // Checkpoints: exact round trip, and every kind of damaged or mismatched file rejected with a
 // precise charlstm::error, never a crash or an out-of-bounds read (the asan preset runs these).
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -32,6 +36,46 @@ struct small_model {
 
 std::string temp_path(const std::string& name) {
   return std::string("/tmp/charlstm_test_") + std::to_string(::getpid()) + "_" + name;
+}
+
+// Runs `fn` in a child process as an unprivileged user and returns the text it returns (or
+// "threw: " and the message).  Permission checks do not apply to root, and CI runs as root, so
+// root's child becomes `nobody` (uid and gid 65534, no groups); anyone else's stays themselves.
+std::string unprivileged(const std::function<std::string()>& fn) {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    std::string result;
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+                             ::setresuid(65534, 65534, 65534) != 0)) {
+      result = "cannot become nobody";
+    } else {
+      try {
+        result = fn();
+      } catch (const std::exception& e) {
+        result = std::string("threw: ") + e.what();
+      }
+    }
+    const char* p = result.data();
+    for (std::size_t left = result.size(); left > 0;) {
+      const ssize_t n = ::write(pipe_fds[1], p, left);
+      if (n <= 0) break;
+      p += n, left -= static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string result;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) result.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  return result;
 }
 
 std::string parse_error(const std::string& bytes) {
@@ -211,11 +255,15 @@ TEST_CASE("Mismatched and malformed checkpoints give precise errors", "[checkpoi
                  bytes, replace_once(header, "\"data_offsets\":[0,", "\"data_offsets\":[-1,"))),
              Catch::Contains("non-negative integer"));
 
-  // A tensor holding NaN.
+  // A tensor holding NaN, or an infinity (in the last tensor's last value).
   std::string nan_bytes = bytes;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::memcpy(&nan_bytes[8 + header.size()], &nan, sizeof nan);
   CHECK_THAT(parse_error(nan_bytes), Catch::Contains("NaN or infinite"));
+  std::string inf_bytes = bytes;
+  const float inf = -std::numeric_limits<float>::infinity();
+  std::memcpy(&inf_bytes[inf_bytes.size() - sizeof inf], &inf, sizeof inf);
+  CHECK_THAT(parse_error(inf_bytes), Catch::Contains("NaN or infinite"));
 }
 
 TEST_CASE("Loading a directory, a missing file or an empty file is a clear error", "[checkpoint]") {
@@ -238,14 +286,24 @@ TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary 
   const std::string path = dir + "/model.safetensors";
   charlstm::save_checkpoint(path, s.m, {s.vocab, {}});
   const std::string before = charlstm::read_file_bytes(path);
-  if (::geteuid() != 0) {  // root ignores directory permissions
-    ::chmod(dir.c_str(), 0555);
-    s.m.params.data[0] += 1;
-    CHECK_THROWS_WITH(charlstm::save_checkpoint(path, s.m, {s.vocab, {}}),
-                      Catch::Contains("cannot create a temporary file beside"));
-    ::chmod(dir.c_str(), 0755);
-    CHECK(charlstm::read_file_bytes(path) == before);
-  }
+  // The directory belongs to the user who saves (nobody, when root runs the tests), so that only
+  // its mode stops the save.
+  if (::geteuid() == 0) REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
+  ::chmod(dir.c_str(), 0555);
+  s.m.params.data[0] += 1;
+  const auto save = [&] {
+    charlstm::save_checkpoint(path, s.m, {s.vocab, {}});
+    return std::string("saved");
+  };
+  CHECK_THAT(unprivileged(save), Catch::StartsWith("threw: ") &&
+                                     Catch::Contains("cannot create a temporary file beside") &&
+                                     Catch::Contains("Permission denied"));
+  CHECK(charlstm::read_file_bytes(path) == before);
+  // Writable again, the same user's save succeeds: the mode was what stopped it.
+  ::chmod(dir.c_str(), 0755);
+  CHECK(unprivileged(save) == "saved");
+  charlstm::checkpoint_info info;
+  CHECK(charlstm::load_checkpoint<float>(path, info).params.data == s.m.params.data);
   CHECK_THROWS_WITH(
       charlstm::save_checkpoint(dir + "/missing/model.safetensors", s.m, {s.vocab, {}}),
       Catch::Contains("does the directory exist"));

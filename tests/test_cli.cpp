@@ -2,6 +2,11 @@
 // round-trip, exact resume, and clear errors for bad input.
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
+#include <charlstm/generate.hpp>
+#include <charlstm/trainer.hpp>
+#include <charlstm/vectorizer.hpp>
+#include <numeric>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -66,23 +71,47 @@ TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[
   charlstm::save_checkpoint(dir / "copy.safetensors", m.model, m.optimizer, info);
   CHECK(charlstm::read_file_bytes(dir / "copy.safetensors") ==
         charlstm::read_file_bytes(dir / "m.safetensors"));
-
-  for (const char* mode : {"--stateful", "--window"}) {
-    const std::string args =
-        std::string("generate --length 80 --seed 7 --temperature 0.7 ") + mode + " --model ";
-    const auto a = run_cli(args + quote(dir / "m.safetensors"));
-    const auto b = run_cli(args + quote(dir / "copy.safetensors"));
-    INFO(a.err);
-    REQUIRE(a.exit_code == 0);
-    CHECK(a.out == b.out);
-    CHECK(a.out.size() > 80);
-    CHECK_THAT(a.err, Catch::Contains("characters/s"));
-  }
   const auto eval = run_cli("eval --model " + quote(dir / "m.safetensors") + " --corpus " +
                             quote(dir / "corpus.txt"));
   CHECK(eval.exit_code == 0);
   CHECK(
       std::regex_search(eval.out, std::regex(R"(loss \d\.\d{4} nats/char, \d\.\d{4} bits/char)")));
+}
+
+TEST_CASE("The tool generates from a saved model what the model in memory generates", "[cli]") {
+  // A model trained here, never loaded: the reference.  Saved, then read by `charlstm generate`
+  // in another process, it must draw the same text both ways from the same seed.
+  const std::u32string text = charlstm::decode_utf8(small_corpus());
+  const charlstm::vocabulary vocab(text);
+  const auto ids = vocab.encode(text);
+  const auto windows = charlstm::make_windows(ids, 20, 3);
+  charlstm::model<float> m(vocab.size(), 16, 4);
+  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::batch_trainer<float> trainer(m, opt, 1);
+  std::vector<charlstm::index> which(32);
+  std::vector<charlstm::token_id> batch(20 * 32), targets(32);
+  for (int step = 0; step < 20; ++step) {
+    std::iota(which.begin(), which.end(), step * 32);
+    charlstm::gather_batch(windows, which.data(), 32, batch.data(), targets.data());
+    trainer.train_step(batch.data(), targets.data(), 20, 32);
+  }
+  temp_dir dir;
+  charlstm::save_checkpoint(dir / "m.safetensors", m,
+                            {vocab, {{"lowercase", "0"}, {"maxlen", "20"}, {"mode", "window"}}});
+  const std::u32string prime = U"the quick brown";
+  for (const bool window : {false, true}) {
+    std::mt19937_64 engine(7);
+    const std::u32string expected =
+        window ? charlstm::generate_window(m, vocab, prime, 80, 0.7, engine)
+               : charlstm::generate_stateful(m, vocab, prime, 80, 0.7, engine);
+    const auto r = run_cli(std::string("generate --length 80 --seed 7 --temperature 0.7 ") +
+                           (window ? "--window" : "--stateful") + " --prime 'the quick brown'" +
+                           " --model " + quote(dir / "m.safetensors"));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == charlstm::encode_utf8(prime + expected) + "\n");
+    CHECK_THAT(r.err, Catch::Contains("characters/s"));
+  }
 }
 
 TEST_CASE("A time limit stops after the step that reaches it and saves like --max-steps", "[cli]") {

@@ -3,12 +3,14 @@
 // (file size limit, read-only directory) keeps the previous checkpoint and training goes on;
 // a diverging run stops before it writes a non-finite weight; the same seed and thread count
 // give the same bytes.
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
 #include <chrono>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -75,33 +77,100 @@ TEST_CASE("Ctrl-C finishes the step, saves, says how to resume and exits 130", "
   CHECK(after_opt.steps == opt.steps + 3);
 }
 
-TEST_CASE("kill -9 at any moment never damages the last checkpoint", "[reliability]") {
+namespace {
+
+// The names of the unfinished saves of `model` in `dir` ("<name>.tmp.XXXXXX").
+std::set<std::string> temporaries_of(const std::string& dir, const std::string& model) {
+  const std::string prefix = model.substr(model.rfind('/') + 1) + ".tmp.";
+  std::set<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  while (const dirent* e = ::readdir(d)) {
+    if (std::string(e->d_name).rfind(prefix, 0) == 0) names.insert(e->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+struct file_id {
+  ino_t inode = 0;
+  off_t size = -1;
+};
+file_id stat_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_ino, st.st_size};
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 during a save never damages the last checkpoint", "[reliability]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", corpus_text().substr(0, 3000));
   const std::string model = dir / "m.safetensors";
-  // Short epochs and a 9 MB checkpoint, so that the process spends much of its time saving.
+  // Short epochs (13 window-mode steps of 5 characters) and a 9 MB checkpoint, so that the
+  // process spends much of its time saving.
   const std::string args =
       "train --corpus " + quote(dir / "corpus.txt") +
-      " --maxlen 5 --step 30 --hidden 512 --batch 8 --epochs 100000 --sample-length 0"
+      " --mode window --maxlen 5 --step 30 --hidden 512 --batch 8 --epochs 100000 --sample-length 0"
       " --threads 1 --val-fraction 0 --out " +
       quote(model);
   REQUIRE(test_support::run_cli(args.substr(0, args.find("--epochs")) + "--epochs 1" +
                                 args.substr(args.find(" --sample-length")))
               .exit_code == 0);
-  int loaded = 0;
-  for (int round = 0; round < 20; ++round) {
+  const off_t full_size = stat_file(model).size;
+  charlstm::checkpoint_info info;
+  charlstm::optimizer_state<float> opt;
+  charlstm::load_checkpoint<float>(model, info, opt);
+  long steps = static_cast<long>(opt.steps);
+  // Each round resumes, waits until the run has replaced the checkpoint once (the rename of its
+  // first save gives the file a new inode) and has begun its next save (a temporary file that
+  // was not there before), then kills it 0 to 2 ms into that save.  The temporary still being
+  // there after the process is dead proves the kill landed inside the save (only the save's own
+  // rename, or a later save, removes it); its size says how far the write had come.  A kill that
+  // came after a (fast) save is counted apart and another round runs, up to 60.
+  const int wanted = 20;
+  int rounds = 0, during_save = 0, advanced = 0, partial = 0;
+  while (during_save < wanted && rounds < 60) {
+    ++rounds;
+    const std::set<std::string> stale = temporaries_of(dir.path, model);
+    const ino_t first_inode = stat_file(model).inode;
     const pid_t pid =
         test_support::spawn_cli(args + " --resume " + quote(model), dir / "out", dir / "err");
-    sleep_ms(300 + (53 * round) % 400);
+    bool replaced = false;
+    std::string saving;
+    for (int polls = 0; polls < 600000 && saving.empty(); ++polls) {  // at most 2 minutes
+      if (!replaced) {
+        replaced = stat_file(model).inode != first_inode;
+      } else {
+        for (const std::string& name : temporaries_of(dir.path, model)) {
+          if (!stale.count(name)) saving = name;
+        }
+      }
+      if (saving.empty()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500 * (rounds % 5)));
     ::kill(pid, SIGKILL);
     test_support::wait_exit_code(pid);
-    charlstm::checkpoint_info info;
-    CHECK_NOTHROW(charlstm::load_checkpoint<float>(model, info));
-    ++loaded;
+    INFO("round " << rounds << ": " << charlstm::read_file_bytes(dir / "err"));
+    REQUIRE(replaced);
+    REQUIRE(!saving.empty());
+    const off_t left = stat_file(dir / saving).size;
+    during_save += left >= 0;
+    partial += left >= 0 && left < full_size;
+    // The checkpoint loads, and holds at least the steps of this round's first save.
+    long now = -1;
+    CHECK_NOTHROW(charlstm::load_checkpoint<float>(model, info, opt));
+    now = static_cast<long>(opt.steps);
+    advanced += now > steps;
+    steps = now;
   }
-  CHECK(loaded == 20);
+  INFO(rounds << " rounds: " << during_save << " kills inside a save (" << partial
+              << " before its last byte was written), " << advanced
+              << " rounds advanced the checkpoint");
+  CHECK(during_save == wanted);
+  CHECK(advanced == rounds);
   // One clean save removes whatever temporaries the kills left.
-  charlstm::checkpoint_info info;
+  CHECK(count_temporaries(dir.path) > 0);
   auto m = charlstm::load_checkpoint<float>(model, info);
   charlstm::save_checkpoint(model, m, info);
   CHECK(count_temporaries(dir.path) == 0);

@@ -1,6 +1,7 @@
 // Data-parallel training: deterministic for a thread count, and equal to one thread up to float
 // summation order.
 #include <atomic>
+#include <cmath>
 #include <catch2/catch.hpp>
 #include <charlstm/trainer.hpp>
 #include <numeric>
@@ -71,26 +72,60 @@ TEST_CASE("Training on threads is deterministic and matches one thread", "[train
   CHECK(two_a.opt.steps == 2 * 10);  // ceil(130 / 13) batches per epoch
 }
 
-TEST_CASE("One thread is exactly forward_backward and one optimizer step", "[trainer]") {
+TEST_CASE("One thread: the gradient's RMSprop step, written out here", "[trainer]") {
+  // The reference is independent of the trainer and of the optimizer code: the gradient of the
+  // batch's loss (forward_backward, checked against finite differences and PyTorch elsewhere)
+  // and Keras's RMSprop written out in scalar double (rho 0.9, eps 1e-7, lr 0.01).
   const isize V = 7;
   const auto corpus = random_ids(200, V, 6);
   const auto windows = charlstm::make_windows(corpus, 8, 2);
-  charlstm::model<float> a(V, 16, 1), b(V, 16, 1);
-  charlstm::optimizer_state<float> a_opt(charlstm::optimizer_kind::rmsprop, a.params);
-  charlstm::optimizer_state<float> b_opt(charlstm::optimizer_kind::rmsprop, b.params);
-  charlstm::parameters<float> b_grads(V, 16, 1);
-  charlstm::batch_trainer<float> trainer(a, a_opt, 1);
+  charlstm::model<double> trained(V, 16, 1), reference(V, 16, 1);
+  charlstm::optimizer_state<double> opt(charlstm::optimizer_kind::rmsprop, trained.params);
+  charlstm::batch_trainer<double> trainer(trained, opt, 1);
+  charlstm::parameters<double> grads(V, 16, 1);
   std::vector<isize> which(10);
   std::iota(which.begin(), which.end(), 0);
   std::vector<token_id> ids(8 * 10), targets(10);
   charlstm::gather_batch(windows, which.data(), 10, ids.data(), targets.data());
+  const std::size_t n = static_cast<std::size_t>(reference.params.size());
+  std::vector<double> acc(n, 0.0);
   for (int step = 0; step < 3; ++step) {
-    const float manual = b.forward_backward(b_grads, ids.data(), targets.data(), 8, 10);
-    b_opt.step(b.params, b_grads);
-    CHECK(trainer.train_step(ids.data(), targets.data(), 8, 10) == manual);
+    const double loss = reference.forward_backward(grads, ids.data(), targets.data(), 8, 10);
+    for (std::size_t k = 0; k < n; ++k) {
+      const double g = grads.data[k];
+      acc[k] = 0.9 * acc[k] + 0.1 * g * g;
+      reference.params.data[k] -= 0.01 * g / (std::sqrt(acc[k]) + 1e-7);
+    }
+    CHECK(trainer.train_step(ids.data(), targets.data(), 8, 10) == Approx(loss).epsilon(1e-12));
   }
-  CHECK(a.params.data == b.params.data);
-  CHECK(a_opt.steps == 3);
+  const auto c = test_support::compare(trained.params.data.data(), reference.params.data.data(),
+                                       static_cast<long>(n));
+  INFO(c.describe("trainer vs the written-out update"));
+  CHECK(c.error < 1e-12);
+  CHECK(opt.steps == 3);
+}
+
+TEST_CASE("The loss on threads is the batch's mean loss, whatever the slices", "[trainer]") {
+  // 13 windows: slices of 13 (1 thread), 6 + 7 (2) and 4 + 4 + 5 (3), each slice's mean loss
+  // weighted by its size.  In double the thread counts agree to rounding.
+  const isize V = 9;
+  const auto corpus = random_ids(300, V, 12);
+  const auto windows = charlstm::make_windows(corpus, 10, 2);
+  std::vector<isize> which(13);
+  std::iota(which.begin(), which.end(), 20);
+  std::vector<token_id> ids(10 * 13), targets(13);
+  charlstm::gather_batch(windows, which.data(), 13, ids.data(), targets.data());
+  charlstm::model<double> one_model(V, 16, 5);
+  const double reference = one_model.loss(ids.data(), targets.data(), 10, 13);
+  for (isize threads : {1, 2, 3}) {
+    charlstm::model<double> m(V, 16, 5);
+    charlstm::optimizer_state<double> opt(charlstm::optimizer_kind::rmsprop, m.params);
+    charlstm::batch_trainer<double> trainer(m, opt, threads);
+    INFO(threads << " threads");
+    CHECK(trainer.loss(ids.data(), targets.data(), 10, 13) == Approx(reference).epsilon(1e-12));
+    CHECK(trainer.train_step(ids.data(), targets.data(), 10, 13) ==
+          Approx(reference).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("Resuming an epoch part-way gives the same weights", "[trainer]") {

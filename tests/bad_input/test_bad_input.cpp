@@ -2,8 +2,11 @@
 // flags, model files), each asserting the exit code and the message (what, where, how to fix).
 // A user's mistake is one line on stderr, `charlstm: error: ...`, and exit 1; a flag the parser
 // rejects is CLI11's message and its non-zero code.  Never a crash, a hang or a file written.
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
 #include <cstdint>
@@ -183,10 +186,41 @@ TEST_CASE("CRLF line endings are text: the carriage return is one more character
   CHECK_THAT(g.out, Catch::StartsWith("the\r\nfox"));
 }
 
+namespace {
+
+// What one run of the tool cost: its CPU time (user + system, so not the machine's load) and
+// its peak resident memory, from the kernel's accounting of the process.
+struct run_cost {
+  int exit_code = -1;
+  std::string out, err;
+  double cpu_seconds = 0;
+  double peak_bytes = 0;
+};
+
+run_cost run_measured(const std::string& args, const temp_dir& dir) {
+  const pid_t pid = test_support::spawn_cli(args, dir / "out", dir / "err");  // exec: no shell left
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  run_cost r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = charlstm::read_file_bytes(dir / "out");
+  r.err = charlstm::read_file_bytes(dir / "err");
+  r.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                  1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+  r.peak_bytes = 1024.0 * static_cast<double>(usage.ru_maxrss);
+  return r;
+}
+
+}  // namespace
+
 TEST_CASE("A one-line 50 MB corpus trains on a step budget: no crash, nothing quadratic",
           "[bad_input]") {
   temp_dir dir;
-  // One line, no newline at all.  Under the sanitizers the file is 5 MB to keep CI short.
+  // One line, no newline at all, and the same at a tenth of the size: the work is linear if the
+  // large run costs about 10 times the small one (less, with the fixed start-up cost), and 100
+  // times if anything is quadratic in the line's length.  Under the sanitizers the files are
+  // 5 MB and 0.5 MB to keep CI short.
 #if defined(__SANITIZE_ADDRESS__)
   const std::size_t size = 5'000'000;
 #else
@@ -199,12 +233,19 @@ TEST_CASE("A one-line 50 MB corpus trains on a step budget: no crash, nothing qu
   while (line.size() < size) line += words[engine() % 7];
   line.resize(size);
   write_text(dir / "line.txt", line);
+  write_text(dir / "tenth.txt", line.substr(0, size / 10));
   line = {};
-  const auto r = run_cli("train --corpus " + quote(dir / "line.txt") +
-                         " --maxlen 60 --hidden 8 --batch 8 --sample-length 0 --threads 1"
-                         " --val-fraction 0 --max-steps 2 --out " +
-                         quote(dir / "m.safetensors"));
+  auto train = [&](const std::string& corpus) {
+    return run_measured("train --corpus " + quote(dir / corpus) +
+                            " --maxlen 60 --hidden 8 --batch 8 --sample-length 0 --threads 1"
+                            " --val-fraction 0 --max-steps 2 --out " +
+                            quote(dir / "m.safetensors"),
+                        dir);
+  };
+  const run_cost small = train("tenth.txt");
+  const run_cost r = train("line.txt");
   INFO(r.out << r.err);
+  REQUIRE(small.exit_code == 0);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains(std::to_string(size) + " characters") &&
                         Catch::Contains("2 steps in all"));
@@ -212,6 +253,17 @@ TEST_CASE("A one-line 50 MB corpus trains on a step budget: no crash, nothing qu
   charlstm::optimizer_state<float> opt;
   charlstm::load_checkpoint<float>(dir / "m.safetensors", info, opt);
   CHECK(opt.steps == 2);
+  // Time: 10 times the text may cost at most 30 times the CPU (linear: 10; quadratic: 100).
+  INFO("CPU " << small.cpu_seconds << " s for " << size / 10 << " characters, " << r.cpu_seconds
+              << " s for " << size << "; peak memory " << small.peak_bytes / 1e6 << " MB and "
+              << r.peak_bytes / 1e6 << " MB");
+  CHECK(r.cpu_seconds < 30 * std::max(small.cpu_seconds, 0.01));
+  // Size: the memory that 9/10 of the text adds is at most 12 bytes per character (the text as
+  // code points and the token ids take 8 at their peak; reliability.md).  Not under the
+  // sanitizers, whose allocator keeps freed blocks in quarantine: there the peak measures it.
+#if !defined(__SANITIZE_ADDRESS__)
+  CHECK(r.peak_bytes - small.peak_bytes < 12.0 * 0.9 * static_cast<double>(size));
+#endif
 }
 
 TEST_CASE("Bad flags: sizes, steps, fractions, rates, temperatures, NaN, unknown flags",

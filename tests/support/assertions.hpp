@@ -61,10 +61,12 @@ inline charlstm::matrix<double> random_matrix(charlstm::index rows, charlstm::in
   return m;
 }
 
-// Max relative error allowed against a PyTorch fixture: float 1e-5, double 1e-10.
+// Max relative error allowed against a PyTorch fixture: float 1e-5; double 4e-12, 100 times
+// the largest error measured (3.7e-14, w_h after three RMSprop steps; every other tensor is
+// below 1e-14) against the fixtures as committed and as regenerated with OpenBLAS.
 template <class S>
 double tolerance() {
-  return std::is_same<S, float>::value ? 1e-5 : 1e-10;
+  return std::is_same<S, float>::value ? 1e-5 : 4e-12;
 }
 
 // A fixture tensor of token ids.
