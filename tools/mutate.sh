@@ -135,7 +135,7 @@ rmsprop-rho | include/charlstm/rmsprop.hpp | test_pytorch_parity | [pytorch]
 
 adam-second-moment | include/charlstm/adam.hpp | test_stacked | [pytorch]
   v[k] = b2 * v[k] + keep2 * g * g;
-  v[k] = b2 * v[k] + keep1 * g * g;
+  v[k] = b2 * m[k] + keep2 * g * g;
 
 adam-bias-correction | include/charlstm/adam.hpp | test_stacked | [pytorch]
   params[k] -= step_size * m[k] / (std::sqrt(v[k]) / sqrt_c2 + eps);
@@ -158,18 +158,18 @@ checkpoint-vocab-size | include/charlstm/checkpoint.hpp | test_checkpoint | [che
   if (info.vocab.size() != V) {
   if (info.vocab.size() > V) {
 
-# The trainer's reduction over threads.
-trainer-slice-weight | include/charlstm/trainer.hpp | test_trainer | [trainer]
-  const S weight = static_cast<S>(slice_size(part, B)) / static_cast<S>(B);
-  const S weight = S(1) / static_cast<S>(threads);
+# The trainer's reduction over threads (parallel.hpp's thread_team_reducer).
+trainer-slice-weight | include/charlstm/parallel.hpp | test_trainer | [trainer]
+  const S weight = static_cast<S>(sizes[static_cast<std::size_t>(part)]) / static_cast<S>(B);
+  const S weight = S(1) / static_cast<S>(sizes.size());
 
-trainer-norm-sum | include/charlstm/trainer.hpp | test_trainer | [trainer]
+trainer-norm-sum | include/charlstm/parallel.hpp | test_trainer | [trainer]
   for (double p : partial_squares_) squares += p;  // fixed order: deterministic
   for (double p : partial_squares_) squares = p;  // fixed order: deterministic
 
-trainer-loss-weight | include/charlstm/trainer.hpp | test_trainer | [trainer]
-  loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(k, in.B)) /
-  loss += losses_[static_cast<std::size_t>(k)] * static_cast<S>(slice_size(0, in.B)) /
+trainer-loss-weight | include/charlstm/parallel.hpp | test_trainer | [trainer]
+  loss += losses[k] * static_cast<S>(sizes[k]) / static_cast<S>(B);
+  loss += losses[k] * static_cast<S>(sizes[0]) / static_cast<S>(B);
 MUTATIONS
 )
 
