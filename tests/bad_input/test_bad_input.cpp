@@ -331,7 +331,7 @@ TEST_CASE("Bad flags: sizes, steps, fractions, rates, temperatures, NaN, unknown
       {train + "--hidden 99999999999999999999999", "--hidden"},
       {"generate --model x --no-such-flag", "--no-such-flag"},
       {"generate", "--model is required"},
-      {"frobnicate", "A subcommand is required"},
+      {"frobnicate", "unknown subcommand 'frobnicate'"},
       {"", "A subcommand is required"},
   };
   for (const auto& [args, message] : parser) {
