@@ -7,16 +7,19 @@
 // Tensor names, shapes and the gate order are documented in docs/checkpoint.md.
 // Saving is atomic (write_file_atomically, file.hpp), so an interrupted save never damages the
 // previous checkpoint.  Loading validates every field and every offset before it reads a byte of
-// tensor data; loading for inference reads the parameters only (no optimizer buffers).
+// tensor data, in time linear in the header (plus a sort of the tensors' ranges), however many
+// keys it holds; loading for inference reads the parameters only (no optimizer buffers).
 // Not a general safetensors library: it reads what it writes (F32 or F64, 1-d or 2-d).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -306,9 +309,12 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
       }
     }
   }
-  // Training-state tensors: 2-d, sized by their header entry (checked against the file below).
+  // Training-state tensors: 2-d, sized by their header entry (checked against the file below);
+  // together no larger than the data section, so that many of them cannot allocate more than the
+  // file holds.
   std::vector<matrix<S>> state_values;
   std::vector<std::string> state_names;
+  std::uint64_t state_scalars = 0;
   for (const auto& member : header.members) {
     if (member.first.compare(0, 6, "state.") != 0) continue;
     const json_value* shape = member.second.find("shape");
@@ -323,8 +329,10 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
       fail(e.what());
     }
     if (rows < 1 || cols < 1 ||
-        static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) > data_size / sizeof(S))
+        static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) >
+            data_size / sizeof(S) - state_scalars)
       fail("state tensor '" + member.first + "' is larger than the file");
+    state_scalars += static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols);
     state_values.emplace_back(rows, cols);
     state_names.push_back(member.first);
   }
@@ -332,19 +340,28 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
     tensors.push_back({state_names[k], state_values[k].data(), state_values[k].rows(),
                        state_values[k].cols()});
   }
-  std::size_t seen = 0;
+  // The header's entries by name, once: each lookup below is then constant time.
+  std::unordered_map<std::string, const json_value*> entries;
   for (const auto& member : header.members) {
-    if (member.first == "__metadata__") continue;
-    ++seen;
-    bool known = false;
-    for (const auto& t : tensors) known = known || t.name == member.first;
-    if (!known) fail("unexpected tensor '" + member.first + "'");
+    if (member.first != "__metadata__") entries.emplace(member.first, &member.second);
   }
-  if (seen != tensors.size())
-    fail("expected " + std::to_string(tensors.size()) + " tensors, found " + std::to_string(seen));
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  std::unordered_map<std::string, bool> expected;
+  for (const auto& t : tensors) expected.emplace(t.name, true);
+  for (const auto& member : header.members) {
+    if (member.first != "__metadata__" && !expected.count(member.first))
+      fail("unexpected tensor '" + member.first + "'");
+  }
+  if (entries.size() != tensors.size())
+    fail("expected " + std::to_string(tensors.size()) + " tensors, found " +
+         std::to_string(entries.size()));
+  struct byte_range {
+    std::uint64_t begin, end;
+    const std::string* name;
+  };
+  std::vector<byte_range> ranges;
   for (auto& t : tensors) {
-    const json_value* entry = header.find(t.name);
+    const auto found = entries.find(t.name);
+    const json_value* entry = found == entries.end() ? nullptr : found->second;
     if (!entry || entry->type != json_value::kind::object) fail("missing tensor '" + t.name + "'");
     const std::string where = "tensor '" + t.name + "'";
     const json_value* dtype = entry->find("dtype");
@@ -396,10 +413,20 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
       fail(where + " ends at byte " + std::to_string(end) + " of a " + std::to_string(data_size) +
            "-byte data section (truncated file?)");
     }
-    for (const auto& r : ranges) {
-      if (begin < r.second && r.first < end) fail(where + " overlaps another tensor");
-    }
-    ranges.emplace_back(begin, end);
+    ranges.push_back({begin, end, &t.name});
+  }
+  // No two tensors share a byte: sorted by start, each ends before the next begins.
+  std::sort(ranges.begin(), ranges.end(),
+            [](const byte_range& a, const byte_range& b) { return a.begin < b.begin; });
+  for (std::size_t k = 1; k < ranges.size(); ++k) {
+    if (ranges[k].begin < ranges[k - 1].end)
+      fail("tensor '" + *ranges[k].name + "' overlaps another tensor");
+  }
+  for (auto& t : tensors) {
+    const json_value* offsets = entries.at(t.name)->find("data_offsets");
+    const auto begin = static_cast<std::uint64_t>(offsets->items[0].as_count("offset"));
+    const std::uint64_t expected_bytes = static_cast<std::uint64_t>(t.rows * t.cols) * sizeof(S);
+    const std::string where = "tensor '" + t.name + "'";
     if (!t.data) continue;  // an optimizer tensor when loading for inference
     matrix<S> row_major_as_cols(t.cols, t.rows);
     std::memcpy(row_major_as_cols.data(), bytes.data() + data_begin + begin,

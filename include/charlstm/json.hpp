@@ -1,6 +1,7 @@
 // charlstm/json.hpp: the small, strict JSON that a safetensors header needs: objects, arrays,
 // strings, integers, numbers, true/false/null.  A parser that rejects anything malformed with
-// the byte offset, never reads past its input and limits nesting; and a writer with escaping.
+// the byte offset, never reads past its input and limits nesting, in time linear in its input
+// (duplicate keys are found with a hash set); and a writer with escaping.
 // Not a general JSON library: no comments, no duplicate keys, numbers kept as their text.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -95,11 +97,12 @@ class parser {
         ++pos_;
         return v;
       }
+      std::unordered_set<std::string> keys;
       while (true) {
         skip_space();
         if (peek() != '"' || at_end()) fail("expected a string key");
         std::string key = parse_string();
-        if (v.find(key)) fail("duplicate key \"" + key + "\"");
+        if (!keys.insert(key).second) fail("duplicate key \"" + key + "\"");
         skip_space();
         expect(':');
         v.members.emplace_back(std::move(key), parse_value(depth + 1));
