@@ -40,12 +40,21 @@ std::string small_flags(const temp_dir& dir) {
 }  // namespace
 
 TEST_CASE("File names derive from the checkpoint's", "[metrics]") {
-  CHECK(charlstm::metrics_path("runs/m.safetensors") == "runs/m.metrics.csv");
-  CHECK(charlstm::samples_path("m.safetensors") == "m.samples.jsonl");
+  CHECK(charlstm::metrics_path("runs/m.safetensors") == "runs/m.safetensors.metrics.csv");
+  CHECK(charlstm::samples_path("m.safetensors") == "m.safetensors.samples.jsonl");
+  // Never cut at a dot: these runs share no file.
+  CHECK(charlstm::metrics_path("lr0.01") != charlstm::metrics_path("lr0.02"));
+  CHECK(charlstm::metrics_path("model") != charlstm::metrics_path("model.bak"));
+  CHECK(charlstm::samples_path("model") != charlstm::samples_path("model.bak"));
+  const charlstm::run_files f = charlstm::files_of_run("runs/m.safetensors");
+  CHECK(f.best == "runs/m.best.safetensors");
+  CHECK(f.lock == "runs/m.safetensors.lock");
+  CHECK(charlstm::files_of_run("model.bak").best == "model.bak.best");
   CHECK(charlstm::report_path("run.v2.safetensors") == "run.v2.html");
   CHECK(charlstm::report_path("model") == "model.html");
   CHECK(charlstm::report_path("dir.d/model") == "dir.d/model.html");
   CHECK(charlstm::report_path(".hidden") == ".hidden.html");
+  CHECK(charlstm::report_path("run.html") == "run.html.html");  // never the model itself
 }
 
 TEST_CASE("A metrics row round-trips through CSV, empty fields as NaN", "[metrics]") {
@@ -129,6 +138,7 @@ TEST_CASE("Reopening the logs keeps exactly the rows up to the checkpoint's step
     w.begin_epoch(0, 0);
     for (int step = 1; step <= 5; ++step) w.log(step, 0.2 * step, 4 * step, 2.0, 0.01);
     w.sample({5, 1, 0.2, "ab", "cd"});
+    w.commit();
   }
   // A crash mid-write: a torn row at the end.
   test_support::write_text(charlstm::metrics_path(model),
@@ -140,6 +150,7 @@ TEST_CASE("Reopening the logs keeps exactly the rows up to the checkpoint's step
       charlstm::metrics_writer w(model, model, 3, 10);
       w.begin_epoch(0, 0);
       w.log(4, 0.8, 4, 1.5, 0.01);
+      w.commit();
     }
     const auto rows = charlstm::read_metrics(charlstm::metrics_path(model));
     CHECK(steps_of(rows) == std::vector<std::int64_t>{1, 2, 3, 4});
@@ -150,7 +161,7 @@ TEST_CASE("Reopening the logs keeps exactly the rows up to the checkpoint's step
   }
   SECTION("resume from step 5 into another file copies the history") {
     const std::string other = dir / "n.safetensors";
-    { charlstm::metrics_writer w(other, model, 5, 10); }
+    charlstm::metrics_writer(other, model, 5, 10).commit();
     CHECK(steps_of(charlstm::read_metrics(charlstm::metrics_path(other))) ==
           std::vector<std::int64_t>{1, 2, 3, 4, 5});
     CHECK(charlstm::parse_samples(charlstm::read_file_bytes(charlstm::samples_path(other)), "s")
@@ -158,9 +169,100 @@ TEST_CASE("Reopening the logs keeps exactly the rows up to the checkpoint's step
     CHECK(charlstm::read_metrics(charlstm::metrics_path(model)).size() == 5);
   }
   SECTION("a fresh run starts the files over") {
-    { charlstm::metrics_writer w(model, "", 0, 10); }
+    charlstm::metrics_writer(model, "", 0, 10).commit();
     CHECK(charlstm::read_file_bytes(charlstm::metrics_path(model)) == header);
     CHECK(charlstm::read_file_bytes(charlstm::samples_path(model)).empty());
+  }
+}
+
+TEST_CASE("A start that never commits changes no file of the run", "[metrics]") {
+  temp_dir dir;
+  const std::string model = dir / "m.safetensors";
+  {
+    charlstm::metrics_writer w(model, "", 0, 10);
+    w.begin_epoch(0, 0);
+    for (int step = 1; step <= 3; ++step) w.log(step, 0.1 * step, 4 * step, 2.0, 0.01);
+    w.sample({3, 1, 0.2, "ab", "cd"});
+    w.commit();
+  }
+  const std::string csv = charlstm::read_file_bytes(charlstm::metrics_path(model));
+  const std::string samples = charlstm::read_file_bytes(charlstm::samples_path(model));
+  {
+    // A fresh run into the same name that fails before its first save.
+    charlstm::metrics_writer w(model, "", 0, 10);
+    w.begin_epoch(0, 0);
+    w.log(1, 0.1, 4, 9.0, 0.01);
+    w.sample({1, 1, 0.2, "x", "y"});
+  }
+  CHECK(charlstm::read_file_bytes(charlstm::metrics_path(model)) == csv);
+  CHECK(charlstm::read_file_bytes(charlstm::samples_path(model)) == samples);
+}
+
+TEST_CASE("Resume reads CRLF logs and extra columns without dropping a row, or refuses",
+          "[metrics]") {
+  temp_dir dir;
+  const std::string model = dir / "m.safetensors";
+  const std::string csv = charlstm::metrics_path(model);
+  auto row = [](int step) {
+    charlstm::metrics_row r;
+    r.step = step;
+    r.epoch = 0.1 * step;
+    r.train_loss = 2.0;
+    r.elapsed_s = step;
+    return r;
+  };
+  SECTION("CRLF line ends (the file went through a Windows editor)") {
+    std::string text = std::string(charlstm::metrics_header) + "\r\n";
+    for (int step = 1; step <= 4; ++step) {
+      std::string line = charlstm::format_metrics_row(row(step));
+      line.insert(line.size() - 1, "\r");
+      text += line;
+    }
+    test_support::write_text(csv, text);
+    REQUIRE(charlstm::read_metrics(csv).size() == 4);
+    charlstm::metrics_writer w(model, model, 3, 10);
+    w.begin_epoch(0, 0);
+    w.log(5, 0.5, 4, 1.5, 0.01);
+    w.commit();
+    CHECK(steps_of(charlstm::read_metrics(csv)) == std::vector<std::int64_t>{1, 2, 3, 5});
+    CHECK(charlstm::read_metrics(csv).back().elapsed_s >= 3);  // continued from row 3's
+  }
+  SECTION("an extra column, added by hand: kept, and new rows leave it empty") {
+    std::string text = std::string(charlstm::metrics_header) + ",note\n";
+    for (int step = 1; step <= 4; ++step) {
+      std::string line = charlstm::format_metrics_row(row(step));
+      line.insert(line.size() - 1, ",n" + std::to_string(step));
+      text += line;
+    }
+    test_support::write_text(csv, text);
+    charlstm::metrics_writer w(model, model, 4, 10);
+    w.begin_epoch(0, 0);
+    w.log(5, 0.5, 4, 1.5, 0.01);
+    w.commit();
+    const std::string after = charlstm::read_file_bytes(csv);
+    CHECK(after.compare(0, text.size(), text) == 0);
+    CHECK_THAT(after, Catch::EndsWith(",\n"));
+    CHECK(steps_of(charlstm::read_metrics(csv)) == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+  }
+  SECTION("a malformed row in the middle: refused, the file untouched") {
+    const std::string text = std::string(charlstm::metrics_header) + "\n" +
+                             charlstm::format_metrics_row(row(1)) + "garbage\n" +
+                             charlstm::format_metrics_row(row(2));
+    test_support::write_text(csv, text);
+    CHECK_THROWS_WITH(charlstm::metrics_writer(model, model, 4, 10),
+                      Catch::Contains(csv + ":3: malformed line 'garbage'") &&
+                          Catch::Contains("the log was left as it is"));
+    CHECK(charlstm::read_file_bytes(csv) == text);
+  }
+  SECTION("a log under the name before 0.2 (cut at the last dot) is read, never written") {
+    const std::string legacy = dir / "m.metrics.csv";
+    const std::string text = std::string(charlstm::metrics_header) + "\n" +
+                             charlstm::format_metrics_row(row(1)) +
+                             charlstm::format_metrics_row(row(2));
+    test_support::write_text(legacy, text);
+    charlstm::metrics_writer(model, model, 2, 10).commit();
+    CHECK(steps_of(charlstm::read_metrics(csv)) == std::vector<std::int64_t>{1, 2});
+    CHECK(charlstm::read_file_bytes(legacy) == text);
   }
 }
 
@@ -171,7 +273,8 @@ TEST_CASE("The writer's rows hold the interval's mean loss and throughput", "[me
   w.log(10, 0.5, 200, 2.5, 0.01);  // the next 100 at mean 2.0
   w.pause();
   w.log(20, 1.0, 300, 2.0, 0.005, 1.75);  // the next 100 at mean 1.0
-  const auto rows = charlstm::read_metrics(dir / "m.metrics.csv");
+  w.commit();
+  const auto rows = charlstm::read_metrics(dir / "m.safetensors.metrics.csv");
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].train_loss == Approx(2.0));
   CHECK(rows[1].train_loss == Approx(1.0));
@@ -192,12 +295,12 @@ TEST_CASE("train writes metrics.csv and samples.jsonl, resumed without duplicate
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   // A crash after the checkpoint: rows beyond it and a torn row, which the resume must drop.
-  test_support::write_text(dir / "m.metrics.csv", charlstm::read_file_bytes(dir / "m.metrics.csv") +
+  test_support::write_text(dir / "m.safetensors.metrics.csv", charlstm::read_file_bytes(dir / "m.safetensors.metrics.csv") +
                                                       "31,1.1,2.0,,2.9,,10.0,0.01,1.0\n32,1.1,2.");
   r = run_cli("train " + small_flags(dir) + " --epochs 2 --resume " + quote(model));
   REQUIRE(r.exit_code == 0);
 
-  const auto rows = charlstm::read_metrics(dir / "m.metrics.csv");
+  const auto rows = charlstm::read_metrics(dir / "m.safetensors.metrics.csv");
   // Every 4 steps, plus the epoch ends (28, 56) and the stop at 30.
   CHECK(steps_of(rows) ==
         std::vector<std::int64_t>{4, 8, 12, 16, 20, 24, 28, 30, 32, 36, 40, 44, 48, 52, 56});
@@ -214,7 +317,7 @@ TEST_CASE("train writes metrics.csv and samples.jsonl, resumed without duplicate
   CHECK(rows[6].epoch == 1.0);
   CHECK(rows.back().epoch == 2.0);
   const auto samples =
-      charlstm::parse_samples(charlstm::read_file_bytes(dir / "m.samples.jsonl"), "samples");
+      charlstm::parse_samples(charlstm::read_file_bytes(dir / "m.safetensors.samples.jsonl"), "samples");
   REQUIRE(samples.size() == 6);  // epoch 1, the stop in epoch 2, epoch 2; two temperatures each
   CHECK(samples[0].epoch == 1);
   CHECK(samples[0].step == 28);

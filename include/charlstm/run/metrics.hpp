@@ -1,13 +1,15 @@
 // charlstm/run/metrics.hpp: what `charlstm train` records for `charlstm report`, beside the
-// checkpoint X.safetensors:
+// checkpoint X (named from X's whole name, see run_files below):
 //   X.metrics.csv    one row per logged point (every N steps and at each epoch's end):
 //                    step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,
 //                    chars_per_s,lr,elapsed_s   (empty field: not measured at that row)
 //   X.samples.jsonl  one JSON object per line: {"step","epoch","temperature","seed","text"}
 // Both are append-only logs written one whole line per write(2), so a crash leaves at worst a
-// torn last line; readers skip a last line without its newline, and reopening a log for a
-// resumed run cuts it back to the rows at or before the checkpoint's step (no duplicates, no
-// torn line in the middle).  Not a general CSV library: it reads what it writes.  No Eigen.
+// torn last line; readers skip a last line without its newline and accept CRLF line ends.
+// Reopening a log for a run keeps the rows at or before the checkpoint's step and touches the
+// file only when the run commits (its first save), so a start that fails changes nothing; a
+// malformed row in the middle is an error, never a silent cut.  Not a general CSV library: it
+// reads what it writes, columns found by name (extra columns are kept).  No Eigen.
 // Part of the tool's run files (charlstm/run/), not of the library's umbrella charlstm.hpp.
 #pragma once
 
@@ -54,21 +56,51 @@ inline constexpr const char* metrics_header =
 
 // ---- File names ------------------------------------------------------------------------------
 
-// MODEL without its extension: "runs/m.safetensors" -> "runs/m"; "m" -> "m".
-inline std::string path_stem(const std::string& model_path) {
+// The files of the run whose checkpoint is `checkpoint`, all named from its whole name (never cut
+// at a dot), so that runs "lr0.01" and "lr0.02", or "model" and "model.bak", share no file:
+//   run_files f = files_of_run("runs/m.safetensors");  // f.metrics == "runs/m.safetensors.metrics.csv"
+// The best checkpoint keeps its loadable extension: X.safetensors -> X.best.safetensors, else X.best.
+struct run_files {
+  std::string checkpoint, best, metrics, samples, lock;
+};
+inline run_files files_of_run(const std::string& checkpoint) {
+  const std::string ext = ".safetensors";
+  const bool has_ext = checkpoint.size() > ext.size() &&
+                       checkpoint.compare(checkpoint.size() - ext.size(), ext.size(), ext) == 0;
+  return {checkpoint,
+          has_ext ? checkpoint.substr(0, checkpoint.size() - ext.size()) + ".best" + ext
+                  : checkpoint + ".best",
+          checkpoint + ".metrics.csv", checkpoint + ".samples.jsonl", checkpoint + ".lock"};
+}
+inline std::string metrics_path(const std::string& model) { return files_of_run(model).metrics; }
+inline std::string samples_path(const std::string& model) { return files_of_run(model).samples; }
+
+// The name before 0.2, cut at the last dot of the file name ("runs/m.safetensors" -> "runs/m"):
+// read (never written) when a run's log has no file under its whole name yet.
+inline std::string legacy_path_stem(const std::string& model_path) {
   const auto slash = model_path.find_last_of('/');
   const auto dot = model_path.find_last_of('.');
   const std::size_t name_start = slash == std::string::npos ? 0 : slash + 1;
   if (dot == std::string::npos || dot <= name_start) return model_path;
   return model_path.substr(0, dot);
 }
-inline std::string metrics_path(const std::string& model) {
-  return path_stem(model) + ".metrics.csv";
+// The log of `model` to read: its whole-name file, or the legacy one if only that exists.
+inline std::string existing_log_path(const std::string& model, const std::string& suffix) {
+  const std::string whole = model + suffix, legacy = legacy_path_stem(model) + suffix;
+  if (!file_exists(whole) && legacy != whole && legacy != model &&
+      file_exists(legacy))
+    return legacy;
+  return whole;
 }
-inline std::string samples_path(const std::string& model) {
-  return path_stem(model) + ".samples.jsonl";
+
+// The report's default page: X.safetensors -> X.html, any other name X -> X.html appended
+// ("run.html" -> "run.html.html"), so that the page is never the model it describes.
+inline std::string report_path(const std::string& model) {
+  const std::string ext = ".safetensors";
+  if (model.size() > ext.size() && model.compare(model.size() - ext.size(), ext.size(), ext) == 0)
+    return model.substr(0, model.size() - ext.size()) + ".html";
+  return model + ".html";
 }
-inline std::string report_path(const std::string& model) { return path_stem(model) + ".html"; }
 
 // ---- Rows as text ----------------------------------------------------------------------------
 
@@ -113,27 +145,43 @@ inline bool parse_step(const std::string& s, std::int64_t& step) {
   return true;
 }
 
-// The complete lines of `text` (each ended by '\n'); a last line without one is torn and left out.
+// The complete lines of `text` (each ended by '\n', a '\r' before it dropped: CRLF files read
+// as LF ones); a last line without one is torn and left out.
 inline std::vector<std::string> complete_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::size_t start = 0;
   for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-    lines.push_back(text.substr(start, nl - start));
+    const std::size_t end = nl > start && text[nl - 1] == '\r' ? nl - 1 : nl;
+    lines.push_back(text.substr(start, end - start));
   }
   return lines;
 }
 
 }  // namespace metrics_detail
 
-// A row as one CSV line, newline included.
-inline std::string format_metrics_row(const metrics_row& r) {
+// A row as one CSV line, newline included, in metrics_header's columns, or in `columns` (a
+// file's header, split at commas): a column this version does not write is left empty.
+inline std::string format_metrics_row(const metrics_row& r,
+                                      const std::vector<std::string>& columns = {}) {
   using metrics_detail::number;
   const double ln2 = std::log(2.0);
-  return std::to_string(r.step) + "," + number(r.epoch, "%.4f") + "," +
-         number(r.train_loss, "%.6f") + "," + number(r.val_loss, "%.6f") + "," +
-         number(r.train_loss / ln2, "%.6f") + "," + number(r.val_loss / ln2, "%.6f") + "," +
-         number(r.chars_per_s, "%.1f") + "," + number(r.lr, "%.6g") + "," +
-         number(r.elapsed_s, "%.3f") + "\n";
+  const auto field = [&](const std::string& name) -> std::string {
+    if (name == "step") return std::to_string(r.step);
+    if (name == "epoch") return number(r.epoch, "%.4f");
+    if (name == "train_loss") return number(r.train_loss, "%.6f");
+    if (name == "val_loss") return number(r.val_loss, "%.6f");
+    if (name == "train_bits_per_char") return number(r.train_loss / ln2, "%.6f");
+    if (name == "val_bits_per_char") return number(r.val_loss / ln2, "%.6f");
+    if (name == "chars_per_s") return number(r.chars_per_s, "%.1f");
+    if (name == "lr") return number(r.lr, "%.6g");
+    if (name == "elapsed_s") return number(r.elapsed_s, "%.3f");
+    return "";
+  };
+  const std::vector<std::string> names =
+      columns.empty() ? metrics_detail::split(metrics_header, ',') : columns;
+  std::string line;
+  for (std::size_t k = 0; k < names.size(); ++k) line += (k ? "," : "") + field(names[k]);
+  return line + "\n";
 }
 
 // The row in one CSV line (no newline) under `header`'s column names; false if malformed.
@@ -240,55 +288,87 @@ inline std::vector<sample_record> parse_samples(const std::string& text,
 // ---- Writing ---------------------------------------------------------------------------------
 
 // An append-only log of lines that each carry a step, with an optional header line.  Opening it
-// keeps the lines of `source` up to the first with a step above `keep_through_step` (or the
-// first malformed or torn one) and drops the rest, so that a resumed run appends after exactly
-// the steps its checkpoint holds.  Each line is one write(2) on an O_APPEND descriptor.
+// reads the lines of `source` up to the first with a step above `keep_through_step`, the rows a
+// resumed run continues from; a malformed line among them throws (file untouched).  Nothing is
+// written until commit(): then the file is cut back to (or rewritten with) those lines and the
+// lines written since open() follow; after it each line is one write(2) on an O_APPEND
+// descriptor.  Pitfall: a run that never commits leaves the file as it was.
 class append_log {
  public:
   using step_of_line = bool (*)(const std::string& header, const std::string& line,
                                 std::int64_t& step);
 
   // `source` may equal `path` (resume in place), be another file (resume into a new --out), or
-  // be empty (a fresh run).  A missing source is a fresh start.
+  // be empty (a fresh run).  A missing source is a fresh start.  A CSV source (`header` given)
+  // keeps its own header, extra columns included.
   void open(const std::string& path, const std::string& source, std::int64_t keep_through_step,
             const std::string& header, step_of_line step_of) {
-    std::string kept = header.empty() ? "" : header + "\n";
+    path_ = path;
+    pending_.clear();
     std::string text;
     if (!source.empty() && file_exists(source)) text = read_file_bytes(source);
     const std::vector<std::string> lines = metrics_detail::complete_lines(text);
     std::size_t first = 0;
-    std::string file_header = header;
-    if (!header.empty()) {
-      if (!lines.empty()) file_header = lines[0];
+    header_ = header;
+    if (!header.empty() && !lines.empty()) {
+      header_ = lines[0];
       first = 1;
+      require(metrics_detail::split(header_, ',')[0] == "step",
+              source + ":1: the header '" + header_ + "' does not start with 'step': not written " +
+                  "by `charlstm train`; the file was left as it is: move it aside to start a new log");
     }
+    kept_ = header_.empty() ? "" : header_ + "\n";
     for (std::size_t k = first; k < lines.size(); ++k) {
       std::int64_t step = 0;
-      if (!step_of(file_header, lines[k], step) || step > keep_through_step) break;
-      kept += lines[k] + "\n";
+      require(step_of(header_, lines[k], step),
+              source + ":" + std::to_string(k + 1) + ": malformed line '" + lines[k].substr(0, 80) +
+                  "': the log was left as it is; correct or delete that line, or move the file " +
+                  "aside, and run again");
+      if (step > keep_through_step) break;
+      kept_ += lines[k] + "\n";
     }
-    if (!header.empty() && !lines.empty() && lines[0] != header) kept = header + "\n";
-    const bool in_place = source == path && text.compare(0, kept.size(), kept) == 0;
-    // In place: cut the file back to the kept prefix, one ftruncate.  Otherwise: rewrite it.
-    file_.open(path, in_place ? kept.size() : 0);
-    if (!in_place) write_line(kept);
+    in_place_ = source == path && text.compare(0, kept_.size(), kept_) == 0;
   }
 
-  // Appends `line` (newline included) in one write.
-  void write_line(const std::string& line) { file_.write_line(line); }
+  // The run's first save is done: the file now becomes the kept lines and those written since.
+  void commit() {
+    if (committed_) return;
+    // In place: cut the file back to the kept prefix, one ftruncate.  Otherwise: rewrite it.
+    file_.open(path_, in_place_ ? kept_.size() : 0);
+    committed_ = true;
+    std::string lines = in_place_ ? std::string() : kept_;
+    lines += pending_;
+    pending_.clear();
+    file_.write_line(lines);
+  }
 
-  const std::string& path() const { return file_.path(); }
+  // Appends `line` (newline included): in one write once committed, kept in memory before.
+  void write_line(const std::string& line) {
+    if (!committed_) {
+      pending_ += line;
+      return;
+    }
+    file_.write_line(line);
+  }
+
+  const std::string& path() const { return path_; }
+  // The header line in use (the source file's, or the one given) and the lines kept from it.
+  const std::string& header() const { return header_; }
+  const std::string& kept() const { return kept_; }
 
  private:
   append_file file_;
+  bool in_place_ = false, committed_ = false;
+  std::string path_, header_, kept_, pending_;
 };
 
 // The metrics and samples of one training run: turns the trainer's running mean over an epoch
 // into rows over intervals of steps, and appends them.
 //   metrics_writer metrics(out, resume, model.steps, maxlen);
 //   metrics.begin_epoch(0, 0);  ...  metrics.log(step, epoch, sequences_done, mean_loss, lr);
+//   save_checkpoint(out, ...);  metrics.commit();
 // Pitfall: call begin_epoch at each epoch's start, after validation and sampling, so that the
-// throughput counts training time only.
+// throughput counts training time only; nothing reaches the files before commit().
 class metrics_writer {
  public:
   // `model_path` is the checkpoint being written; `resumed_from` the checkpoint it continues
@@ -297,14 +377,21 @@ class metrics_writer {
   metrics_writer(const std::string& model_path, const std::string& resumed_from, std::int64_t steps,
                  double chars_per_sequence)
       : chars_per_sequence_(chars_per_sequence) {
-    const std::string metrics_source = resumed_from.empty() ? "" : metrics_path(resumed_from);
+    const std::string metrics_source =
+        resumed_from.empty() ? "" : existing_log_path(resumed_from, ".metrics.csv");
     csv_.open(metrics_path(model_path), metrics_source, steps, metrics_header, csv_step);
-    samples_.open(samples_path(model_path), resumed_from.empty() ? "" : samples_path(resumed_from),
+    samples_.open(samples_path(model_path),
+                  resumed_from.empty() ? "" : existing_log_path(resumed_from, ".samples.jsonl"),
                   steps, "", sample_step);
-    if (!metrics_source.empty() && file_exists(metrics_path(model_path))) {
-      const std::vector<metrics_row> rows = read_metrics(metrics_path(model_path));
-      if (!rows.empty()) elapsed_before_ = rows.back().elapsed_s;
-    }
+    columns_ = metrics_detail::split(csv_.header(), ',');
+    const std::vector<metrics_row> rows = parse_metrics(csv_.kept(), csv_.path());
+    if (!rows.empty()) elapsed_before_ = rows.back().elapsed_s;
+  }
+
+  // The checkpoint of this run was saved: the logs are written from now on (see append_log).
+  void commit() {
+    csv_.commit();
+    samples_.commit();
   }
 
   // An epoch starts (or resumes) with `sequences_done` already trained at mean loss `mean_loss`.
@@ -340,7 +427,7 @@ class metrics_writer {
     row.val_loss = val_loss;
     row.lr = lr;
     row.elapsed_s = elapsed_before_ + std::chrono::duration<double>(now - start_).count();
-    csv_.write_line(format_metrics_row(row));
+    csv_.write_line(format_metrics_row(row, columns_));
     sequences_ = sequences_done;
     loss_sum_ = loss_sum;
     interval_start_ = now;
@@ -354,6 +441,7 @@ class metrics_writer {
  private:
   using clock = std::chrono::steady_clock;
   append_log csv_, samples_;
+  std::vector<std::string> columns_;
   double chars_per_sequence_;
   double elapsed_before_ = 0, loss_sum_ = 0;
   index sequences_ = 0;
