@@ -317,7 +317,7 @@ TEST_CASE("report renders in headless Chromium with the charts drawn", "[report]
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("wrote " + dir / "m.html"));
   const std::string html = charlstm::read_file_bytes(dir / "m.html");
-  const auto rows = charlstm::read_metrics(dir / "m.metrics.csv");
+  const auto rows = charlstm::read_metrics(dir / "m.safetensors.metrics.csv");
   REQUIRE(rows.size() >= 10);
 
   // The probe: the page plus a script that measures it once loaded (the report has none).
@@ -581,7 +581,7 @@ TEST_CASE("report shows the command that reproduces each run", "[report][cli]") 
     }
     return out;
   };
-  const auto first = val_losses(dir / "m.metrics.csv");
+  const auto first = val_losses(dir / "m.safetensors.metrics.csv");
   CHECK(first.size() == 3);
-  CHECK(val_losses(dir / "again.metrics.csv") == first);
+  CHECK(val_losses(dir / "again.safetensors.metrics.csv") == first);
 }

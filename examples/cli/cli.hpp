@@ -39,7 +39,7 @@ struct train_options {
   long sample_length = 400, log_every = 20;
   double lr = 0.01, val_fraction = 0.1, clip_norm = 5, dropout = 0, lr_decay = 1;
   double time_limit = 0;  // minutes of training in this run; 0: none
-  bool lowercase = true;
+  bool lowercase = true, force = false;
   unsigned long long seed = 1;
 };
 
@@ -48,7 +48,7 @@ struct generate_options {
   long length = 400, top_k = 0, num_samples = 1;
   double top_p = 1.0;
   unsigned long long seed = 1;
-  bool window = false, drop_unknown = false, greedy = false;
+  bool window = false, drop_unknown = false, greedy = false, force = false;
 };
 
 // The subcommands; each returns the process's exit code and throws charlstm::error for bad
@@ -59,7 +59,7 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
                      long threads);                          // eval.cpp
 int stats(const std::string& corpus, long max_vocab, bool lowercase);  // eval.cpp
 // One page for one run or several overlaid; `out` is required for several (report.cpp).
-int report(const std::vector<std::string>& model_paths, std::string out);
+int report(const std::vector<std::string>& model_paths, std::string out, bool force);
 // The `charlstm train` command that reproduces a checkpoint's run, writing to `out`.
 std::string reproduce_command(const charlstm::checkpoint_info& info, const std::string& out);
 // The bash completion script for `app`'s subcommands and flags (completion.cpp).

@@ -4,18 +4,21 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "inputs.hpp"
+#include "memory.hpp"
 
 namespace cli {
 
 int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
                      long threads) {
   charlstm::checkpoint_info info;
-  charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
+  charlstm::model<float> model = load_model(model_path, info);
   const std::string path = resolve_corpus(corpus);
   const charlstm::training_config c = charlstm::read_training_config(info, model);
-  const std::u32string text = charlstm::load_text(path, c.lowercase);
+  const std::u32string text = load_corpus(path, c.lowercase);
   const std::vector<charlstm::token_id> ids =
       charlstm::encode_text(info.vocab, text, drop_unknown, "corpus " + path);
+  activity doing("evaluating the model on '" + path + "'", "lower --threads, or use a smaller text");
   charlstm::batch_trainer<float> trainer(model, threads);
   if (c.mode == charlstm::training_mode::sequence) {
     // As validation in training: up to `batch` streams, the state carried, the loss at every step.
@@ -43,7 +46,8 @@ int stats(const std::string& corpus, long max_vocab, bool lowercase) {
               std::to_string(max_vocab));
   const std::string path = resolve_corpus(corpus);
   // As train reads it: lowercased unless --no-lowercase.
-  const std::u32string text = charlstm::load_text(path, lowercase);
+  const std::u32string text = load_corpus(path, lowercase);
+  activity doing("computing the statistics of '" + path + "'", "use a smaller part of the corpus");
   const charlstm::text_statistics s = charlstm::statistics(text);
   std::printf("Corpus: %s (%s)\n", path.c_str(), lowercase ? "lowercased" : "case kept");
   std::printf("Length: %zu characters, %zu unique\n", s.characters, s.unique_characters);

@@ -1,9 +1,13 @@
 // `charlstm generate`: text from a checkpoint, stateful (one LSTM step per token, several
 // samples as one batch) or with the book's window loop; streamed to stdout or written to --out.
 #include <cstdio>
+#include <memory>
 #include <random>
 
 #include "cli.hpp"
+#include "inputs.hpp"
+#include "memory.hpp"
+#include "outputs.hpp"
 
 namespace cli {
 
@@ -15,15 +19,41 @@ std::mt19937_64 stream_engine(unsigned long long seed, std::size_t b) {
   return std::mt19937_64(b == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * (b + 1)));
 }
 
+// Tokens one sample may have: a single sample streams and keeps none of them in memory.
+constexpr long max_length = 100'000'000;
+// Samples generated together (one batch): each keeps its text until it ends.
+constexpr long max_samples = 4096;
+constexpr long max_kept_tokens = 10'000'000;
+
 }  // namespace
 
 int generate(const generate_options& o) {
-  require(o.length >= 1,
-          "--length must be at least 1 (tokens to generate), got " + std::to_string(o.length));
-  require(o.num_samples >= 1 && o.num_samples <= 4096,
-          "--num-samples must be in [1, 4096], got " + std::to_string(o.num_samples));
+  require(o.length >= 1 && o.length <= max_length,
+          "--length must be in [1, " + std::to_string(max_length) + "] (tokens per sample), got " +
+              std::to_string(o.length));
+  require(o.num_samples >= 1 && o.num_samples <= max_samples,
+          "--num-samples must be in [1, " + std::to_string(max_samples) + "], got " +
+              std::to_string(o.num_samples));
   const std::vector<double> temperatures =
       o.greedy ? std::vector<double>{0.0} : parse_temperatures(o.temperatures, "--temperature");
+  const long samples = static_cast<long>(temperatures.size()) * o.num_samples;
+  require(samples <= max_samples,
+          "--num-samples " + std::to_string(o.num_samples) + " times " +
+              std::to_string(temperatures.size()) + " temperatures is " +
+              std::to_string(samples) + " samples, more than " + std::to_string(max_samples) +
+              " generated together: lower --num-samples or give fewer temperatures");
+  require(samples == 1 || static_cast<double>(samples) * static_cast<double>(o.length) <=
+                              static_cast<double>(max_kept_tokens),
+          std::to_string(samples) + " samples of --length " + std::to_string(o.length) +
+              " are kept in memory until each ends: at most " + std::to_string(max_kept_tokens) +
+              " tokens in all; lower --length or --num-samples, or generate one sample at a "
+              "time (it streams)");
+  // The output is checked before any work, and is never the model being read.
+  std::unique_ptr<output_file> file;
+  if (!o.out.empty()) {
+    file = std::make_unique<output_file>(
+        check_output(o.out, "--out", output_kind::text, {o.model}, o.force));
+  }
   // One stream per (temperature, sample), temperature-major: the batch the model advances.
   std::vector<charlstm::sampling_options> options;
   std::vector<std::string> labels;
@@ -40,7 +70,9 @@ int generate(const generate_options& o) {
     }
   }
   charlstm::checkpoint_info info;
-  charlstm::model<float> model = charlstm::load_checkpoint<float>(o.model, info);
+  charlstm::model<float> model = load_model(o.model, info);
+  activity doing("generating " + std::to_string(samples) + " sample(s)",
+                 "lower --num-samples or --length");
   std::vector<charlstm::token_id> prime = charlstm::encode_prime(info, o.prime, o.drop_unknown);
   if (o.window) {
     const charlstm::index stored = charlstm::read_inference_settings(info).maxlen;
@@ -50,17 +82,18 @@ int generate(const generate_options& o) {
   }
   const std::string prime_text = charlstm::encode_utf8(charlstm::decode_text(info.vocab, prime));
 
-  // Output: stdout as it is produced, or the whole of it into --out, written atomically.
-  std::string file_text;
+  // Output: stdout as it is produced, or --out (a temporary file renamed at the end, or a device
+  // or FIFO written through).  A failed write stops the command; a closed pipe stops it quietly.
   const auto write = [&](const std::string& text) {
-    if (!o.out.empty()) {
-      file_text += text;
+    if (file) {
+      file->write(text);
     } else {
       std::fputs(text.c_str(), stdout);
-      std::fflush(stdout);
+      flush_stdout();
     }
   };
-  // One stream streams token by token; several print each sample, labelled, when it ends.
+  // One stream streams token by token, keeping only the tail that --stop needs; several print
+  // each sample, labelled, when it ends.
   const std::size_t B = options.size();
   const bool streaming = B == 1;
   std::vector<std::mt19937_64> engines;
@@ -91,12 +124,13 @@ int generate(const generate_options& o) {
     texts[b] += piece;
     ++produced;
     if (streaming) write(piece);
-    if (!o.stop.empty()) {
-      const std::size_t from = before >= o.stop.size() ? before - o.stop.size() + 1 : 0;
-      if (texts[b].find(o.stop, from) != std::string::npos) {
-        finish(b);
-        return false;
-      }
+    const std::size_t from = before >= o.stop.size() ? before - o.stop.size() + 1 : 0;
+    const bool stop = !o.stop.empty() && texts[b].find(o.stop, from) != std::string::npos;
+    if (streaming && texts[b].size() > o.stop.size())
+      texts[b].erase(0, texts[b].size() - o.stop.size());
+    if (stop) {
+      finish(b);
+      return false;
     }
     return true;
   };
@@ -120,7 +154,7 @@ int generate(const generate_options& o) {
     for (std::size_t b = 0; b < B; ++b) finish(b);
   }
   const double elapsed = seconds_since(start);
-  if (!o.out.empty()) charlstm::write_file_atomically(o.out, file_text);
+  if (file) file->commit();
   const char* unit = info.vocab.kind == charlstm::token_kind::word ? "tokens" : "characters";
   std::fprintf(stderr, "generated %ld %s in %zu sample(s) (%s) in %.3fs: %.0f %s/s\n",
                static_cast<long>(produced), unit, B, o.window ? "window" : "stateful", elapsed,

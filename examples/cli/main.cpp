@@ -5,10 +5,13 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 #include <xsimd/xsimd.hpp>
 
 #include "cli.hpp"
+#include "memory.hpp"
+#include "outputs.hpp"
 
 using namespace cli;
 
@@ -39,6 +42,8 @@ int main(int argc, char** argv) {
   // Past `ulimit -f`, write() must fail with EFBIG so that a save reports it; by default
   // SIGXFSZ would kill the process instead.
   std::signal(SIGXFSZ, SIG_IGN);
+  // A closed pipe (`| head`) is a write error that ends the command quietly, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"charlstm: train character-level LSTM language models and generate text"};
   app.require_subcommand(1);
   app.set_version_flag("--version", version_text());
@@ -99,6 +104,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
       ->capture_default_str();
   train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  train_cmd->add_flag("--force", t.force,
+                      "replace an existing --out that is a regular file but not a checkpoint");
   train_cmd
       ->add_option("--max-char-vocab", t.max_char_vocab,
                    "refuse a corpus with more distinct characters than this (binary files)")
@@ -150,6 +157,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   gen_cmd->add_option("--out", g.out, "write the text to this file (atomically) instead of stdout");
   gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
+  gen_cmd->add_flag("--force", g.force, "replace an existing --out that is a checkpoint");
   auto* stateful_flag =
       gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
   gen_cmd
@@ -191,6 +199,9 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--model", report_models, "a checkpoint (the same as a positional one)");
   report_cmd->add_option("--out", report_out,
                          "page to write (default: MODEL with .html; required for several runs)");
+  bool report_force = false;
+  report_cmd->add_flag("--force", report_force,
+                       "replace an existing --out that is a regular file but not an HTML page");
 
   CLI::App* completion_cmd = app.add_subcommand(
       "completion", "print the bash completion script (source <(charlstm completion bash))");
@@ -228,15 +239,22 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (train_cmd->parsed()) return train(t, *train_cmd);
-    if (gen_cmd->parsed()) return generate(g);
+    if (train_cmd->parsed()) return finish_stdout(train(t, *train_cmd));
+    if (gen_cmd->parsed()) return finish_stdout(generate(g));
     if (eval_cmd->parsed()) {
       require(eval_threads >= 1 && eval_threads <= charlstm::max_threads,
               "--threads must be in [1, " + std::to_string(charlstm::max_threads) + "]");
-      return evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads);
+      return finish_stdout(evaluate_command(eval_model, eval_corpus, eval_drop, eval_threads));
     }
-    if (stats_cmd->parsed()) return stats(stats_corpus, stats_max_vocab, stats_lowercase);
-    if (report_cmd->parsed()) return report(report_models, report_out);
+    if (stats_cmd->parsed())
+      return finish_stdout(stats(stats_corpus, stats_max_vocab, stats_lowercase));
+    if (report_cmd->parsed()) return finish_stdout(report(report_models, report_out, report_force));
+  } catch (const output_closed&) {
+    return 0;  // the reader went away (`| head`): what it wanted was written
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "charlstm: error: %s\n", out_of_memory_message().c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "charlstm: error: %s\n", e.what());

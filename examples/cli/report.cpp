@@ -6,6 +6,8 @@
 #include <map>
 
 #include "cli.hpp"
+#include "inputs.hpp"
+#include "outputs.hpp"
 
 namespace cli {
 
@@ -87,22 +89,31 @@ std::string reproduce_command(const charlstm::checkpoint_info& info, const std::
   return cmd;
 }
 
-int report(const std::vector<std::string>& model_paths, std::string out) {
+int report(const std::vector<std::string>& model_paths, std::string out, bool force) {
   require(!model_paths.empty(), "give at least one checkpoint: charlstm report MODEL...");
   require(model_paths.size() == 1 || !out.empty(),
           "several runs make one page: give --out PAGE.html");
+  // The page is checked before any work and is never a model or its logs.
+  std::vector<std::string> inputs;
+  for (const std::string& model_path : model_paths) {
+    inputs.push_back(model_path);
+    inputs.push_back(charlstm::existing_log_path(model_path, ".metrics.csv"));
+    inputs.push_back(charlstm::existing_log_path(model_path, ".samples.jsonl"));
+  }
+  if (out.empty()) out = charlstm::report_path(model_paths.front());
+  output_file page(check_output(out, "--out", output_kind::html, inputs, force));
   charlstm::report_input in;
   bool all_words = true;
   for (const std::string& model_path : model_paths) {
     charlstm::checkpoint_info info;
-    const charlstm::model<float> model = charlstm::load_checkpoint<float>(model_path, info);
-    const std::string csv = charlstm::metrics_path(model_path);
+    const charlstm::model<float> model = load_model(model_path, info);
+    const std::string csv = charlstm::existing_log_path(model_path, ".metrics.csv");
     require(file_exists(csv), "no metrics beside " + model_path + ": " + csv +
                                   " is missing (it is written by `charlstm train` since 0.1; " +
                                   "train or resume the model to record them)");
     charlstm::report_run run;
     run.rows = charlstm::read_metrics(csv);
-    const std::string samples = charlstm::samples_path(model_path);
+    const std::string samples = charlstm::existing_log_path(model_path, ".samples.jsonl");
     if (file_exists(samples)) {
       run.samples = charlstm::parse_samples(charlstm::read_file_bytes(samples), samples);
     }
@@ -131,8 +142,8 @@ int report(const std::vector<std::string>& model_paths, std::string out) {
     }
     in.subtitle = "charlstm training report · " + in.subtitle;
   }
-  if (out.empty()) out = charlstm::report_path(model_paths.front());
-  charlstm::write_file_atomically(out, charlstm::render_report(in));
+  page.write(charlstm::render_report(in));
+  page.commit();
   std::size_t rows = 0, samples = 0;
   for (const auto& run : in.runs) {
     rows += run.rows.size();

@@ -4,9 +4,7 @@
 // Ctrl-C as a stop request (see docs/cli.md and docs/reliability.md).
 #include <unistd.h>
 
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -14,6 +12,10 @@
 #include <set>
 
 #include "cli.hpp"
+#include "inputs.hpp"
+#include "memory.hpp"
+#include "outputs.hpp"
+#include "signals.hpp"
 
 namespace cli {
 
@@ -78,11 +80,18 @@ class progress_bar {
   }
 };
 
-// Ctrl-C: the first finishes the current step and saves; the second exits at once.
-std::atomic<bool> interrupted{false};
-extern "C" void on_sigint(int) {
-  interrupted = true;
-  std::signal(SIGINT, SIG_DFL);
+// The run's files checked before any work: the checkpoint absent or a checkpoint, its logs absent
+// or regular files, none of them the corpus (unless --force, only for a regular file that is not
+// an input).  --out through a symlink becomes the link's target.  Returns the lock on them.
+std::unique_ptr<run_lock> check_run_files(std::string& out, bool force, const std::string& corpus) {
+  // The longest suffix written beside --out: ".samples.jsonl", or ".best" + ".tmp.XXXXXX".
+  const std::size_t suffixes = 16;
+  out = check_output(out, "--out", output_kind::checkpoint, {corpus}, force, suffixes).path;
+  const charlstm::run_files files = charlstm::files_of_run(out);
+  check_output(files.best, "--out's best checkpoint", output_kind::checkpoint, {corpus}, force);
+  for (const std::string& log : {files.metrics, files.samples, files.lock})
+    check_output(log, "--out's log", output_kind::log, {corpus}, force);
+  return std::make_unique<run_lock>(files.lock, "the run '" + out + "'");
 }
 
 // The metrics logs beside the checkpoint are secondary: if they cannot be written (disk full,
@@ -109,6 +118,10 @@ class optional_metrics {
   }
   void sample(const charlstm::sample_record& s) {
     guard([&] { writer_->sample(s); });
+  }
+  // The checkpoint was saved: the logs are written from now on (a start that fails changes none).
+  void commit() {
+    guard([&] { writer_->commit(); });
   }
 
  private:
@@ -229,7 +242,9 @@ int train(train_options o, const CLI::App& cmd) {
   charlstm::training_state<float> state;
   if (!o.resume.empty()) {
     charlstm::optimizer_state<float> opt;
-    model.emplace(charlstm::load_checkpoint<float>(o.resume, resumed, opt));
+    activity doing("loading the checkpoint '" + o.resume + "'", "use a smaller model");
+    model.emplace(charlstm::parse_checkpoint<float>(read_input(o.resume, "checkpoint", 2), resumed,
+                                                    o.resume, opt));
     const charlstm::training_config stored = charlstm::read_training_config(resumed, *model);
     state = charlstm::read_training_state(resumed, stored, *model, std::move(opt));
     c = resumed_config(stored, c, state, resumed.vocab, cmd);
@@ -240,7 +255,8 @@ int train(train_options o, const CLI::App& cmd) {
   const bool sequence = c.mode == charlstm::training_mode::sequence;
 
   const std::string path = resolve_corpus(c.corpus);
-  std::u32string text = charlstm::load_text(path, c.lowercase);
+  const std::unique_ptr<run_lock> lock = check_run_files(c.out, o.force, path);
+  std::u32string text = load_corpus(path, c.lowercase);
   require(!text.empty(), "corpus '" + path + "' is empty: pass a text file with at least " +
                              std::to_string(c.maxlen + 1) + " characters");
   const charlstm::vocabulary vocab =
@@ -259,6 +275,23 @@ int train(train_options o, const CLI::App& cmd) {
   const std::size_t text_characters = text.size(), tokens = ids.size();
   std::u32string().swap(text);
   const charlstm::training_data data = charlstm::make_training_data(std::move(ids), c, path);
+  // Up front, before a byte of it is allocated: the model, its gradients, the optimizer's state
+  // and the BPTT caches.
+  const std::string sizes = "--hidden " + std::to_string(c.hidden) + ", --layers " +
+                            std::to_string(c.layers) + ", --batch " + std::to_string(c.batch) +
+                            (sequence ? ", --seq-len " + std::to_string(c.seq_len)
+                                      : ", --maxlen " + std::to_string(c.maxlen)) +
+                            ", --threads " + std::to_string(o.threads);
+  const std::string lower = sequence ? "lower --hidden, --batch or --seq-len"
+                                     : "lower --hidden, --batch or --maxlen";
+  require_memory(training_bytes(static_cast<double>(vocab.size()), static_cast<double>(c.hidden),
+                                static_cast<double>(c.layers), static_cast<double>(c.batch),
+                                static_cast<double>(sequence ? c.seq_len : c.maxlen),
+                                static_cast<double>(o.threads),
+                                c.optimizer == charlstm::optimizer_kind::adam),
+                 "training a model of " + std::to_string(vocab.size()) + " symbols with " + sizes,
+                 lower);
+  activity doing("training (" + sizes + ")", lower);
   if (!model) {
     model.emplace(vocab.size(), c.hidden, c.seed, c.layers);
     state = charlstm::training_state<float>::fresh(c, *model);
@@ -322,6 +355,7 @@ int train(train_options o, const CLI::App& cmd) {
                  e.val_loss);
   };
   events.on_saved = [&](const charlstm::checkpoint_saved& s) {
+    if (metrics) metrics->commit();
     if (s.partial) {
       std::printf("saved %s (epoch %ld stopped after batch %ld of %ld, %lld steps in all)\n",
                   s.path.c_str(), s.epoch, static_cast<long>(s.batches_done),
@@ -356,11 +390,11 @@ int train(train_options o, const CLI::App& cmd) {
                      charlstm::encode_utf8(s.text)});
     std::fflush(stdout);
   };
-  events.stop_requested = [] { return interrupted.load(); };
+  events.stop_requested = [] { return stop_signal() != 0; };
   events.continue_hint = "continue with `charlstm train --resume " + c.out + " --epochs " +
                          std::to_string(c.epochs) + "`";
 
-  std::signal(SIGINT, on_sigint);
+  catch_stop_signals();
   const charlstm::fit_result r = charlstm::fit(c, data, vocab, *model, state, events);
   std::fflush(stdout);
   switch (r.reason) {
@@ -381,10 +415,10 @@ int train(train_options o, const CLI::App& cmd) {
       break;
     case charlstm::stop_reason::stop_requested:
       std::fprintf(stderr,
-                   "interrupted: the checkpoint %s holds every finished step; continue with\n"
+                   "%s: the checkpoint %s holds every finished step; continue with\n"
                    "  charlstm train --resume %s --epochs %ld\n",
-                   c.out.c_str(), c.out.c_str(), c.epochs);
-      return 130;
+                   stop_reason(stop_signal()).c_str(), c.out.c_str(), c.out.c_str(), c.epochs);
+      return 128 + stop_signal();
     default:
       break;
   }

@@ -99,8 +99,10 @@ TEST_CASE("Bad corpora: missing, a directory, unreadable, empty, short, not UTF-
   write_text(dir / "secret.txt", test_support::small_corpus());
   ::chmod((dir / "secret.txt").c_str(), 0);
   const auto user = test_support::unprivileged(dir);
+  ::mkdir((dir / "writable").c_str(), 0777);  // so that --out passes its check as nobody
+  ::chmod((dir / "writable").c_str(), 0777);
   check_error(run_cli("train --corpus " + quote(dir / "secret.txt") + tiny + " --out " +
-                          quote(dir / "m.safetensors"),
+                          quote(dir / "writable/m.safetensors"),
                       user.prefix, user.binary),
               {"cannot open '" + dir / "secret.txt" + "' for reading: Permission denied",
                "check the path and permissions"});
@@ -347,8 +349,8 @@ TEST_CASE("Bad flags: sizes, steps, fractions, rates, temperatures, NaN, unknown
   const std::string model = " --model " + quote(dir / "m.safetensors");
   const std::pair<std::string, std::string> other[] = {
       {"generate --length 0" + model,
-       "--length must be at least 1 (tokens to generate), got 0"},
-      {"generate --length -5" + model, "--length must be at least 1"},
+       "--length must be in [1, 100000000] (tokens per sample), got 0"},
+      {"generate --length -5" + model, "--length must be in [1, 100000000]"},
       {"generate --temperature -1" + model, "temperature must be a finite number >= 0"},
       {"generate --temperature nan" + model, "temperature must be a finite number >= 0"},
       {"generate --temperature inf" + model, "temperature must be a finite number >= 0"},
