@@ -18,11 +18,11 @@ using charlstm::token_id;
 constexpr index T = 60, B = 128, H = 128;
 
 struct nietzsche_data {
-  charlstm::vocabulary vocab;
+  charlstm::char_vocabulary vocab;
   std::vector<token_id> ids;
   nietzsche_data() {
     const std::u32string text = charlstm::load_text(CHARLSTM_DATA_DIR "/nietzsche.txt", true);
-    vocab = charlstm::vocabulary(text);
+    vocab = charlstm::char_vocabulary(text);
     ids = vocab.encode(text);
   }
 };

@@ -27,7 +27,7 @@ int main(int argc, char** argv) try {
     std::cout << charlstm::encode_utf8(lines[k]) << "\n";
 
   // The book's preparation: vocabulary, 60-character windows every 3 characters.
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   const charlstm::index maxlen = 60, step = 3, batch_size = 128;
   const charlstm::window_set windows = charlstm::make_windows(ids, maxlen, step);

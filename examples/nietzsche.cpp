@@ -22,7 +22,7 @@ int main(int argc, char** argv) try {
   // Preparing the data: lowercase, one vocabulary of characters, 60-character windows every 3.
   const std::u32string text = charlstm::load_text(o.corpus, /*lower=*/true);
   std::cout << "Corpus length: " << text.size() << "\n";
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   std::cout << "Unique characters: " << vocab.size() << "\n";
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   const charlstm::index maxlen = 60, step = 3, batch_size = 128;

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   c.hidden = 32, c.batch = 16, c.seq_len = 25, c.epochs = 2, c.sample_length = 0;
   c.threads = 2;
   const std::u32string text = charlstm::load_text(c.corpus, c.lowercase);
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const charlstm::training_data data = charlstm::make_training_data(vocab.encode(text), c, c.corpus);
 
   charlstm::training_events events;  // the progress listener

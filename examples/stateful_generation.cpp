@@ -35,7 +35,7 @@ int main(int argc, char** argv) try {
   }
 
   const std::u32string text = charlstm::load_text(path, /*lower=*/true);
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   const charlstm::index maxlen = 60, batch_size = 128;
   const charlstm::window_set windows = charlstm::make_windows(ids, maxlen, 3);

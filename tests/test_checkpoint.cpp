@@ -18,7 +18,7 @@
 namespace {
 
 struct small_model {
-  charlstm::vocabulary vocab{U"abcdefg hij\u00e9"};
+  charlstm::char_vocabulary vocab{U"abcdefg hij\u00e9"};
   charlstm::model<float> m{vocab.size(), 6, 3};
   charlstm::optimizer_state<float> opt{charlstm::optimizer_kind::rmsprop, m.params};
   small_model() {
@@ -130,7 +130,7 @@ TEST_CASE("A checkpoint round-trips exactly", "[checkpoint]") {
   // Loading for inference gives the same parameters, without the optimizer's buffers.
   charlstm::checkpoint_info inference_info;
   CHECK(charlstm::load_checkpoint<float>(path, inference_info).params.data == s.m.params.data);
-  CHECK(info.vocab.symbols == s.vocab.symbols);
+  CHECK(info.vocab.as_chars().symbols == s.vocab.symbols);
   CHECK(info.metadata.at("note") == "a \"quoted\"\nline");
   std::remove(path.c_str());
 }
@@ -312,7 +312,7 @@ TEST_CASE("A failed save leaves the previous checkpoint intact and no temporary 
 }
 
 TEST_CASE("Stacked layers, Adam's state and a carried state round-trip exactly", "[checkpoint]") {
-  charlstm::vocabulary vocab{U"abcdefgh"};
+  charlstm::char_vocabulary vocab{U"abcdefgh"};
   charlstm::model<float> m(vocab.size(), 5, 9, 3);
   charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::adam, m.params);
   for (auto& buffer : opt.moments) {

@@ -6,6 +6,8 @@
 #include <charlstm/vocabulary.hpp>
 #include <charlstm/vectorizer.hpp>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "support/check.hpp"
@@ -16,9 +18,9 @@ using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
 TEST_CASE("The book's vocabularies: 57 symbols for Nietzsche, 65 for Moe's Tavern", "[corpus]") {
   const auto nietzsche = charlstm::load_text(test_support::data_path("nietzsche.txt"), true);
   CHECK(nietzsche.size() == 600885);  // code points; Python's len(text) on this copy
-  CHECK(charlstm::vocabulary(nietzsche).size() == 57);
+  CHECK(charlstm::char_vocabulary(nietzsche).size() == 57);
   const auto moe = charlstm::load_text(test_support::data_path("moes_tavern_lines.txt"), true);
-  CHECK(charlstm::vocabulary(moe).size() == 65);
+  CHECK(charlstm::char_vocabulary(moe).size() == 65);
 }
 
 TEST_CASE("Lowercasing and the vocabulary agree with Python on the three corpora", "[corpus]") {
@@ -31,7 +33,7 @@ TEST_CASE("Lowercasing and the vocabulary agree with Python on the three corpora
     const auto lower = charlstm::lowercase(raw);
     CHECK(static_cast<double>(lower.size()) == f[stem + "_len_lower"].scalar());
     for (auto [text, name] : {std::pair{&raw, stem + "_vocab"}, {&lower, stem + "_vocab_lower"}}) {
-      const charlstm::vocabulary vocab(*text);
+      const charlstm::char_vocabulary vocab(*text);
       const auto& expected = f[name].values;
       REQUIRE(vocab.symbols.size() == expected.size());
       for (std::size_t k = 0; k < expected.size(); ++k) {
@@ -77,11 +79,58 @@ TEST_CASE("A missing file is a clear error", "[corpus]") {
 
 TEST_CASE("The vocabulary encodes, decodes and rejects unknown characters", "[corpus]") {
   const std::u32string text = U"the cat sat on the mat";
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   CHECK(vocab.size() == 10);  // space a c e h m n o s t
   CHECK(vocab.symbols.front() == U' ');
   CHECK(vocab.decode(vocab.encode(text)) == text);
   CHECK_THROWS_WITH(vocab.id_of(U'z'), Catch::Contains("U+007A 'z' is not in the vocabulary"));
+}
+
+namespace {
+// Whether V has a character lookup, symbol(id) -> char32_t.
+template <class V, class = void>
+struct has_symbol : std::false_type {};
+template <class V>
+struct has_symbol<V, std::void_t<decltype(std::declval<const V&>().symbol(token_id()))>>
+    : std::true_type {};
+}  // namespace
+
+TEST_CASE("The two vocabularies are distinct types; a token_vocabulary refuses the wrong kind",
+          "[corpus]") {
+  // Only the character vocabulary has a character lookup; neither converts to the other, and a
+  // detokenizer refuses a temporary it would outlive.
+  static_assert(has_symbol<charlstm::char_vocabulary>::value, "characters have symbols");
+  static_assert(!has_symbol<charlstm::word_vocabulary>::value, "words have no symbol()");
+  static_assert(!has_symbol<charlstm::token_vocabulary>::value, "the sum has no symbol()");
+  static_assert(!std::is_convertible<charlstm::word_vocabulary, charlstm::char_vocabulary>::value,
+                "a word vocabulary is not a character vocabulary");
+  static_assert(!std::is_convertible<charlstm::char_vocabulary, charlstm::word_vocabulary>::value,
+                "a character vocabulary is not a word vocabulary");
+  static_assert(!std::is_constructible<charlstm::detokenizer, charlstm::token_vocabulary&&>::value,
+                "a detokenizer does not keep a pointer to a temporary");
+
+  const std::u32string text = U"hey moe, hey homer!\n";
+  const charlstm::word_vocabulary words_only(text, 100);
+  const charlstm::token_vocabulary words = words_only;
+  const charlstm::token_vocabulary chars = charlstm::char_vocabulary(text);
+  CHECK(words.kind() == charlstm::token_kind::word);
+  CHECK(chars.kind() == charlstm::token_kind::character);
+  CHECK(words.size() == words_only.size());
+  CHECK(chars.size() == static_cast<isize>(chars.as_chars().symbols.size()));
+  // Asking a word vocabulary for characters (the unchecked union's symbol() read the empty
+  // character table) or a character vocabulary for words throws.
+  CHECK_THROWS_WITH(words.as_chars(), Catch::Contains("holds words, not characters"));
+  CHECK_THROWS_WITH(chars.as_words(), Catch::Contains("holds characters, not words"));
+  CHECK(chars.as_chars().symbol(chars.as_chars().id_of(U'm')) == U'm');
+  CHECK(words.as_words().word(words.as_words().id_of(U"moe")) == U"moe");
+  CHECK(words.as_words().id_of(U"bart") == charlstm::word_vocabulary::unknown_id);
+  CHECK_THROWS_WITH(words_only.word(words_only.size()), Catch::Contains("outside the word vocabulary"));
+  // Through the sum, encoding and decoding are those of the vocabulary it holds.
+  CHECK(charlstm::encode_text(words, text, false, "t") ==
+        charlstm::encode_text(words_only, text, false, "t"));
+  CHECK(charlstm::decode_text(words, charlstm::encode_text(words, text, false, "t")) ==
+        charlstm::decode_text(words_only, charlstm::encode_text(words_only, text, false, "t")));
+  CHECK(charlstm::decode_text(chars, charlstm::encode_text(chars, text, false, "t")) == text);
 }
 
 TEST_CASE("The book's windows: count, contents and targets", "[vectorizer]") {
@@ -104,7 +153,7 @@ TEST_CASE("The book's windows: count, contents and targets", "[vectorizer]") {
 
 TEST_CASE("Nietzsche gives ceil((600885 - 60) / 3) = 200,275 windows", "[vectorizer]") {
   const auto text = charlstm::load_text(test_support::data_path("nietzsche.txt"), true);
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const auto ids = vocab.encode(text);
   CHECK(charlstm::make_windows(ids, 60, 3).size() == 200275);
 }

@@ -29,7 +29,7 @@ TEST_CASE("A run stopped on request and resumed from its checkpoint is bit-ident
           "[engine]") {
   test_support::temp_dir dir;
   const std::u32string text = charlstm::decode_utf8(test_support::small_corpus());
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   for (auto mode : {charlstm::training_mode::sequence, charlstm::training_mode::window}) {
     DYNAMIC_SECTION(charlstm::mode_name(mode)) {
       charlstm::training_config c = small_config(mode, dir.path + "/whole.safetensors");
@@ -77,7 +77,7 @@ TEST_CASE("A run stopped on request and resumed from its checkpoint is bit-ident
 TEST_CASE("The divergence guard checks the active optimizer's state and names it", "[engine]") {
   test_support::temp_dir dir;
   const std::u32string text = charlstm::decode_utf8(test_support::small_corpus());
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   for (auto kind : {charlstm::optimizer_kind::rmsprop, charlstm::optimizer_kind::adam}) {
     charlstm::training_config c =
         small_config(charlstm::training_mode::sequence, dir.path + "/d.safetensors");
@@ -109,7 +109,7 @@ TEST_CASE("The divergence guard checks the active optimizer's state and names it
 TEST_CASE("A checkpoint's training state is validated before it is used", "[engine]") {
   test_support::temp_dir dir;
   const std::u32string text = charlstm::decode_utf8(test_support::small_corpus());
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   charlstm::training_config c =
       small_config(charlstm::training_mode::sequence, dir.path + "/v.safetensors");
   const charlstm::training_data data = charlstm::make_training_data(vocab.encode(text), c, "t");

@@ -33,7 +33,7 @@ std::string tavern_script() {
 
 // A character model trained briefly on `text` (windows of T, every step), saved to `path`.
 void train_and_save(const std::u32string& text, const std::string& path, int steps) {
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   charlstm::model<float> m(vocab.size(), 24, 5);
   charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
@@ -90,7 +90,7 @@ TEST_CASE("A batched step equals each stream stepped alone", "[generate]") {
 }
 
 TEST_CASE("generate_batch: one batch, each stream reproducible from its own engine", "[generate]") {
-  const charlstm::vocabulary vocab(std::u32string(U"abcdefghijk"));
+  const charlstm::char_vocabulary vocab(std::u32string(U"abcdefghijk"));
   charlstm::model<double> m(vocab.size(), 8, 4);
   const std::vector<charlstm::token_id> prime = {1, 2, 3, 4};
   const std::vector<charlstm::sampling_options> options = {{0.7, 0, 1}, {1.0, 3, 1}, {1.2, 0, 0.9}};
@@ -151,9 +151,9 @@ TEST_CASE("Word tokens: named punctuation, a capped vocabulary, readable decodin
                                                 U"||period||",
                                                 U"||return||"};
   CHECK(charlstm::tokenize_words(text) == expected);
-  const charlstm::vocabulary vocab = charlstm::word_vocabulary(text, 1000);
-  CHECK(vocab.kind == charlstm::token_kind::word);
-  CHECK(vocab.words[0] == charlstm::unknown_word());
+  const charlstm::token_vocabulary vocab = charlstm::word_vocabulary(text, 1000);
+  CHECK(vocab.kind() == charlstm::token_kind::word);
+  CHECK(vocab.as_words().words[0] == charlstm::unknown_word());
   // Every token kept; decoding gives the text back, spacing and newlines included.
   CHECK(vocab.size() == 20);  // 19 distinct tokens and <unk>
   const auto ids = charlstm::encode_text(vocab, text, false, "text");
@@ -166,7 +166,7 @@ TEST_CASE("Word tokens: named punctuation, a capped vocabulary, readable decodin
   CHECK(streamed == text);
 
   // The cap keeps the most frequent words; the rest become the unknown-word token.
-  const charlstm::vocabulary small = charlstm::word_vocabulary(U"a a a b b c d", 3);
+  const charlstm::word_vocabulary small(U"a a a b b c d", 3);
   CHECK(small.words == std::vector<std::u32string>{U"<unk>", U"a", U"b"});
   const auto some = charlstm::encode_text(small, U"a c b", false, "text");
   CHECK(some == std::vector<charlstm::token_id>{1, 0, 2});
@@ -177,16 +177,16 @@ TEST_CASE("Word tokens: named punctuation, a capped vocabulary, readable decodin
 }
 
 TEST_CASE("Checkpoints record the token kind and old ones load as characters", "[generate]") {
-  const charlstm::vocabulary words = charlstm::word_vocabulary(U"hey, moe. hey homer!\n", 100);
+  const charlstm::word_vocabulary words(U"hey, moe. hey homer!\n", 100);
   charlstm::model<float> m(words.size(), 4, 1);
   charlstm::checkpoint_info info;
   charlstm::parse_checkpoint<float>(charlstm::checkpoint_bytes(m, {words, {}}), info, "words");
   CHECK(info.metadata.at("tokens") == "word");
-  CHECK(info.vocab.kind == charlstm::token_kind::word);
-  CHECK(info.vocab.words == words.words);
-  CHECK(info.vocab.word_ids.at(U"moe") == words.word_ids.at(U"moe"));
+  CHECK(info.vocab.kind() == charlstm::token_kind::word);
+  CHECK(info.vocab.as_words().words == words.words);
+  CHECK(info.vocab.as_words().word_ids.at(U"moe") == words.word_ids.at(U"moe"));
 
-  const charlstm::vocabulary chars(std::u32string(U"abcß"));
+  const charlstm::char_vocabulary chars(std::u32string(U"abcß"));
   charlstm::model<float> c(chars.size(), 4, 1);
   std::string bytes = charlstm::checkpoint_bytes(c, {chars, {}});
   // A checkpoint from before token kinds: the same header without the "tokens" entry (blanked
@@ -197,8 +197,8 @@ TEST_CASE("Checkpoints record the token kind and old ones load as characters", "
   bytes.replace(at, entry.size(), std::string(entry.size(), ' '));
   charlstm::parse_checkpoint<float>(bytes, info, "old");
   CHECK(info.metadata.count("tokens") == 0);
-  CHECK(info.vocab.kind == charlstm::token_kind::character);
-  CHECK(info.vocab.symbols == chars.symbols);
+  CHECK(info.vocab.kind() == charlstm::token_kind::character);
+  CHECK(info.vocab.as_chars().symbols == chars.symbols);
 
   bytes.replace(at, entry.size(), "\"tokens\":\"byte\",");
   CHECK_THROWS_WITH(charlstm::parse_checkpoint<float>(bytes, info, "bad"),
@@ -209,7 +209,7 @@ TEST_CASE("German and Greek: code points round-trip, train, and generate valid U
           "[generate]") {
   std::u32string text;
   while (text.size() < 1500) text += multilingual;
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   CHECK(vocab.contains(U'ß'));
   CHECK(vocab.contains(U'ῶ'));
   CHECK(vocab.decode(vocab.encode(text)) == text);
@@ -248,7 +248,7 @@ TEST_CASE("charlstm::generator streams what generate returns, reproducibly", "[g
   charlstm::model<float> m = charlstm::load_checkpoint<float>(dir / "m.safetensors", info);
   std::mt19937_64 engine(9);
   CHECK(charlstm::encode_utf8(
-            charlstm::generate_stateful(m, info.vocab, U"Öl, ", 100, 0.8, engine)) == pieces);
+            charlstm::generate_stateful(m, info.vocab.as_chars(), U"Öl, ", 100, 0.8, engine)) == pieces);
   o.seed = 10;
   charlstm::generator other(dir / "m.safetensors", o);
   CHECK(other.generate(100) != pieces);
@@ -292,7 +292,7 @@ TEST_CASE("CLI: word models, sampling flags, batches, --stop, --out, seeds", "[g
   CHECK_THAT(trained.out, Catch::Contains("word tokens, 20 symbols"));
   charlstm::checkpoint_info info;
   charlstm::load_checkpoint<float>(dir / "w.safetensors", info);
-  CHECK(info.vocab.kind == charlstm::token_kind::word);
+  CHECK(info.vocab.kind() == charlstm::token_kind::word);
   CHECK(info.vocab.size() == 20);
 
   const std::string model = " --model " + quote(dir / "w.safetensors");

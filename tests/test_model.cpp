@@ -110,7 +110,7 @@ TEST_CASE("Token-at-a-time generation equals re-reading the window", "[generate]
 
 TEST_CASE("Generation is reproducible from the seed, both ways", "[generate]") {
   const std::u32string text = U"abcabcabd abcabcabd abcabcabd";
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   charlstm::model<float> m(vocab.size(), 16, 1);
   const std::u32string seed = text.substr(0, 10);
   for (double temperature : {0.0, 0.5, 1.2}) {
@@ -147,7 +147,7 @@ TEST_CASE("A model overfits a 200-character string", "[model]") {
   const std::u32string line = U"the quick brown fox jumps over the lazy dog; ";
   while (text.size() < 200) text += line;
   text.resize(200);
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const auto ids = vocab.encode(text);
   const isize T = 20;
   const auto windows = charlstm::make_windows(ids, T, 1);  // 180 windows

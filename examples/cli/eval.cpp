@@ -34,7 +34,7 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   }
   const charlstm::window_set windows = charlstm::make_windows(ids, c.maxlen, c.step);
   const double loss = charlstm::evaluate(trainer, windows, c.batch);
-  const char* unit = info.vocab.kind == charlstm::token_kind::word ? "word" : "char";
+  const char* unit = info.vocab.kind() == charlstm::token_kind::word ? "word" : "char";
   std::printf("%s: %ld windows, loss %.4f nats/%s, %.4f bits/%s\n", path.c_str(),
               static_cast<long>(windows.size()), loss, unit, loss / std::log(2.0), unit);
   return 0;

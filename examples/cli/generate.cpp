@@ -155,7 +155,7 @@ int generate(const generate_options& o) {
   }
   const double elapsed = seconds_since(start);
   if (file) file->commit();
-  const char* unit = info.vocab.kind == charlstm::token_kind::word ? "tokens" : "characters";
+  const char* unit = info.vocab.kind() == charlstm::token_kind::word ? "tokens" : "characters";
   std::fprintf(stderr, "generated %ld %s in %zu sample(s) (%s) in %.3fs: %.0f %s/s\n",
                static_cast<long>(produced), unit, B, o.window ? "window" : "stateful", elapsed,
                static_cast<double>(produced) / std::max(elapsed, 1e-9), unit);

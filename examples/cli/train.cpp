@@ -189,7 +189,7 @@ charlstm::training_config config_from(const train_options& o) {
 charlstm::training_config resumed_config(charlstm::training_config stored,
                                          const charlstm::training_config& given,
                                          const charlstm::training_state<float>& state,
-                                         const charlstm::vocabulary& vocab, const CLI::App& cmd) {
+                                         const charlstm::token_vocabulary& vocab, const CLI::App& cmd) {
   const std::set<std::string> adjustable = {"--lr",       "--lr-decay",  "--lr-decay-after",
                                             "--patience", "--clip-norm", "--dropout",
                                             "--val-fraction", "--corpus"};
@@ -210,12 +210,12 @@ charlstm::training_config resumed_config(charlstm::training_config stored,
     if (d.flag == "--val-fraction") stored.val_fraction = given.val_fraction;
     if (d.flag == "--corpus") stored.corpus = given.corpus;
   }
-  const char* kind = vocab.kind == charlstm::token_kind::word ? "word" : "char";
-  require(cmd.count("--tokens") == 0 || given.tokens == vocab.kind,
+  const char* kind = vocab.kind() == charlstm::token_kind::word ? "word" : "char";
+  require(cmd.count("--tokens") == 0 || given.tokens == vocab.kind(),
           std::string("--tokens ") + (given.tokens == charlstm::token_kind::word ? "word" : "char") +
               " differs from the checkpoint's " + kind);
   // This run's own settings.
-  stored.tokens = vocab.kind;
+  stored.tokens = vocab.kind();
   stored.max_vocab = given.max_vocab;
   stored.max_char_vocab = given.max_char_vocab;
   stored.epochs = given.epochs;
@@ -259,10 +259,11 @@ int train(train_options o, const CLI::App& cmd) {
   std::u32string text = load_corpus(path, c.lowercase);
   require(!text.empty(), "corpus '" + path + "' is empty: pass a text file with at least " +
                              std::to_string(c.maxlen + 1) + " characters");
-  const charlstm::vocabulary vocab =
+  const charlstm::token_vocabulary vocab =
       model ? resumed.vocab
-            : (c.tokens == charlstm::token_kind::word ? charlstm::word_vocabulary(text, c.max_vocab)
-                                                      : charlstm::vocabulary(text));
+      : c.tokens == charlstm::token_kind::word
+          ? charlstm::token_vocabulary(charlstm::word_vocabulary(text, c.max_vocab))
+          : charlstm::token_vocabulary(charlstm::char_vocabulary(text));
   require(model || c.tokens != charlstm::token_kind::character || vocab.size() <= c.max_char_vocab,
           "corpus '" + path + "' has " + std::to_string(vocab.size()) +
               " distinct characters, more than --max-char-vocab " +
@@ -297,7 +298,7 @@ int train(train_options o, const CLI::App& cmd) {
     state = charlstm::training_state<float>::fresh(c, *model);
   }
   const std::string words =
-      vocab.kind == charlstm::token_kind::word ? std::to_string(tokens) + " word tokens, " : "";
+      vocab.kind() == charlstm::token_kind::word ? std::to_string(tokens) + " word tokens, " : "";
   if (sequence) {
     std::printf(
         "corpus %s: %zu characters, %s%ld symbols; %ld streams of %ld tokens in chunks of %ld "

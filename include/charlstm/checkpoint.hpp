@@ -44,13 +44,13 @@ inline constexpr int checkpoint_version = 2;
 // tensors the caller owns, such as sequence mode's carried (h, c), stored under their names,
 // which must start with "state.".
 struct checkpoint_info {
-  vocabulary vocab;
+  token_vocabulary vocab;
   std::map<std::string, std::string> metadata;
   std::map<std::string, matrix<double>> state_tensors;
   std::int64_t steps = 0;  // on load: the optimizer updates the model has had (metadata's)
 
   checkpoint_info() = default;
-  checkpoint_info(vocabulary v, std::map<std::string, std::string> meta,
+  checkpoint_info(token_vocabulary v, std::map<std::string, std::string> meta,
                   std::map<std::string, matrix<double>> state = {})
       : vocab(std::move(v)), metadata(std::move(meta)), state_tensors(std::move(state)) {}
 };
@@ -103,15 +103,15 @@ std::string checkpoint_bytes(model<S>& m, optimizer_state<S>& opt, const checkpo
   meta["format_version"] = std::to_string(checkpoint_version);
   // Characters: the code points in order.  Words: the words joined by newlines (a word holds no
   // whitespace).  "tokens" names the kind; a checkpoint without it holds characters.
-  if (info.vocab.kind == token_kind::word) {
+  if (info.vocab.kind() == token_kind::word) {
     std::u32string joined;
-    for (const std::u32string& w : info.vocab.words) joined += (joined.empty() ? U"" : U"\n") + w;
+    for (const std::u32string& w : info.vocab.as_words().words) joined += (joined.empty() ? U"" : U"\n") + w;
     meta["tokens"] = "word";
     meta["vocabulary"] = encode_utf8(joined);
   } else {
     meta["tokens"] = "char";
-    meta["vocabulary"] =
-        encode_utf8(std::u32string(info.vocab.symbols.begin(), info.vocab.symbols.end()));
+    const std::vector<char32_t>& symbols = info.vocab.as_chars().symbols;
+    meta["vocabulary"] = encode_utf8(std::u32string(symbols.begin(), symbols.end()));
   }
   meta["vocab_size"] = std::to_string(m.vocab_size());
   meta["hidden_size"] = std::to_string(m.hidden_size());
@@ -265,10 +265,11 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
   }
   try {
     const std::u32string symbols = decode_utf8(meta_value("vocabulary"), "vocabulary");
-    info.vocab =
-        kind == "word"
-            ? vocabulary_from_words(split_on(symbols, U"\n"))
-            : vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
+    if (kind == "word") {
+      info.vocab = word_vocabulary::from_words(split_on(symbols, U"\n"));
+    } else {
+      info.vocab = char_vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
+    }
   } catch (const error& e) {
     fail(std::string("bad vocabulary: ") + e.what());
   }

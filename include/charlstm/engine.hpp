@@ -175,7 +175,7 @@ inline bool file_readable(const std::string& path) {
 // training diverges (nothing is saved: the last good checkpoint stays) or when the last save of
 // the run fails; `state` is then where training stopped.
 template <class S>
-fit_result fit(const training_config& c, const training_data& data, const vocabulary& vocab,
+fit_result fit(const training_config& c, const training_data& data, const token_vocabulary& vocab,
                model<S>& m, training_state<S>& state, const training_events& events = {}) {
   using clock = std::chrono::steady_clock;
   validate(c);

@@ -33,7 +33,7 @@ using on_token = std::function<void(token_id)>;
 //   std::u32string text = generate_window(m, vocab, seed_text, 400, 0.5, engine);
 // Throws if the seed is empty or holds a character outside the vocabulary.
 template <class S, class Engine>
-std::u32string generate_window(model<S>& m, const vocabulary& vocab, const std::u32string& seed,
+std::u32string generate_window(model<S>& m, const char_vocabulary& vocab, const std::u32string& seed,
                                index length, double temperature, Engine& engine,
                                const on_character& emit = {}) {
   require(!seed.empty(), "generate: the seed text is empty");
@@ -76,7 +76,7 @@ std::vector<token_id> generate_stateful_ids(const model<S>& m, const std::vector
 // Stateful generation: the seed is fed once, then each sampled character is fed back.
 //   std::u32string text = generate_stateful(m, vocab, seed_text, 400, 0.5, engine);
 template <class S, class Engine>
-std::u32string generate_stateful(const model<S>& m, const vocabulary& vocab,
+std::u32string generate_stateful(const model<S>& m, const char_vocabulary& vocab,
                                  const std::u32string& seed, index length, double temperature,
                                  Engine& engine, const on_character& emit = {}) {
   require(!seed.empty(), "generate: the seed text is empty");

@@ -29,7 +29,7 @@ struct text_statistics {
 inline text_statistics statistics(const std::u32string& text) {
   text_statistics s;
   s.characters = text.size();
-  s.unique_characters = vocabulary(text).symbols.size();
+  s.unique_characters = char_vocabulary(text).symbols.size();
   std::vector<std::u32string> words = split_words(text);
   std::sort(words.begin(), words.end());
   s.unique_words =
@@ -113,13 +113,13 @@ struct word_statistics {
 
 inline word_statistics word_level_statistics(const std::u32string& text, index max_vocab) {
   word_statistics s;
-  const vocabulary vocab = word_vocabulary(text, max_vocab);
+  const word_vocabulary vocab(text, max_vocab);
   const std::vector<std::u32string> tokens = tokenize_words(text);
   s.tokens = tokens.size();
   std::unordered_map<std::u32string, int> seen;
   for (const std::u32string& w : tokens) {
     seen[w] = 1;
-    if (vocab.word_ids.find(w) == vocab.word_ids.end()) ++s.unknown_tokens;
+    if (!vocab.contains(w)) ++s.unknown_tokens;
   }
   s.unique_tokens = seen.size();
   s.vocabulary_size = static_cast<std::size_t>(vocab.size());

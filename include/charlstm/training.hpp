@@ -221,7 +221,7 @@ inline std::vector<config_difference> stored_differences(const training_config& 
 // (counters, random engine, best validation loss, the carried state part-way through a
 // sequence-mode epoch) and the window generate starts from by default.  The one writer.
 template <class S>
-checkpoint_info training_checkpoint_info(const vocabulary& vocab, const training_config& c,
+checkpoint_info training_checkpoint_info(const token_vocabulary& vocab, const training_config& c,
                                          const training_state<S>& s,
                                          const std::u32string& sample_window) {
   using training_detail::fixed;
@@ -339,7 +339,7 @@ training_config read_training_config(const checkpoint_info& info, const model<S>
   c.lowercase = lower == "1";
   c.seed = static_cast<std::uint64_t>(
       integer_at(info, "seed", 0, std::numeric_limits<long long>::max()));
-  c.tokens = info.vocab.kind;
+  c.tokens = info.vocab.kind();
   try {
     validate(c);
   } catch (const error& e) {

@@ -1,9 +1,11 @@
 // charlstm/vocabulary.hpp: the token ids of a text and the text of token ids, for the two kinds
-// of vocabulary:
-//  - characters (the default): the book's sorted unique code points (Python's
+// of vocabulary, each its own type with only the operations that make sense for it:
+//  - char_vocabulary (the default): the book's sorted unique code points (Python's
 //    `sorted(set(text))`).  Characters are Unicode code points, never bytes.
-//  - words: the Moe's Tavern project's level (words.hpp): the most frequent words up to a cap,
-//    beside an unknown-word token.  A detokenizer turns ids back into readable text.
+//  - word_vocabulary: the Moe's Tavern project's level (words.hpp): the most frequent words up
+//    to a cap, beside an unknown-word token.
+// token_vocabulary holds either (a checkpoint's, a run's); its kind says which, and asking it
+// for the other kind throws.  encode_text and the detokenizer take any of the three.
 // It uses no Eigen: a text is plain std::u32string.  Not reading files (corpus.hpp).
 #pragma once
 
@@ -12,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "config.hpp"
@@ -25,18 +28,12 @@ namespace charlstm {
 enum class token_kind { character, word };
 
 // The book's vocabulary: sorted unique code points; a token id is a position in that list.
-//   vocabulary vocab(text);   std::vector<token_id> ids = vocab.encode(text);
-// A word vocabulary (kind word, made by word_vocabulary or from_words) holds `words` instead,
-// and is used through encode_text / decode_text / detokenizer; encode, decode, id_of and symbol
-// are for characters only.
-struct vocabulary {
-  std::vector<char32_t> symbols;  // characters: sorted, unique
-  token_kind kind = token_kind::character;
-  std::vector<std::u32string> words;                      // words: words[id]
-  std::unordered_map<std::u32string, token_id> word_ids;  // words: the inverse of `words`
+//   char_vocabulary vocab(text);   std::vector<token_id> ids = vocab.encode(text);
+struct char_vocabulary {
+  std::vector<char32_t> symbols;  // sorted, unique
 
-  vocabulary() = default;
-  explicit vocabulary(const std::u32string& text) {
+  char_vocabulary() = default;
+  explicit char_vocabulary(const std::u32string& text) {
     std::vector<bool> seen_small(0x3000, false);  // most text lives below U+3000
     std::vector<char32_t> large;
     for (char32_t c : text) {
@@ -54,19 +51,17 @@ struct vocabulary {
     symbols.insert(symbols.end(), large.begin(), large.end());
   }
   // Adopts a stored symbol list (e.g. from a checkpoint); it must be sorted and unique.
-  static vocabulary from_symbols(std::vector<char32_t> symbols) {
+  static char_vocabulary from_symbols(std::vector<char32_t> symbols) {
     for (std::size_t k = 1; k < symbols.size(); ++k) {
       require(symbols[k - 1] < symbols[k],
               "vocabulary: symbols must be sorted and unique (position " + std::to_string(k) + ")");
     }
-    vocabulary v;
+    char_vocabulary v;
     v.symbols = std::move(symbols);
     return v;
   }
 
-  index size() const {
-    return static_cast<index>(kind == token_kind::word ? words.size() : symbols.size());
-  }
+  index size() const { return static_cast<index>(symbols.size()); }
   bool contains(char32_t c) const { return std::binary_search(symbols.begin(), symbols.end(), c); }
 
   // The id of c; throws if c is not in the vocabulary.
@@ -100,7 +95,7 @@ struct vocabulary {
 // Encodes text with `vocab`.  Characters outside it are an error that lists each of them (code
 // point and glyph) with `what` naming the text, or are dropped when `drop` is true.
 //   auto ids = encode_known(vocab, prime, /*drop=*/false, "--prime");
-inline std::vector<token_id> encode_known(const vocabulary& vocab, const std::u32string& text,
+inline std::vector<token_id> encode_known(const char_vocabulary& vocab, const std::u32string& text,
                                           bool drop, const std::string& what) {
   std::vector<char32_t> unknown;
   std::vector<token_id> ids;
@@ -141,66 +136,134 @@ inline std::vector<token_id> encode_known(const vocabulary& vocab, const std::u3
 // of Moe's Tavern and the frequent words of larger corpora, while the softmax stays small.
 inline constexpr index default_max_vocab = 10000;
 
-// A word vocabulary from a stored list (a checkpoint's): words[0] must be the unknown-word
-// token; words must be unique, non-empty and free of whitespace.
-inline vocabulary vocabulary_from_words(std::vector<std::u32string> words) {
-  require(!words.empty() && words[0] == unknown_word(),
-          "word vocabulary: the first word must be the unknown-word token " +
-              encode_utf8(unknown_word()));
-  vocabulary v;
-  v.kind = token_kind::word;
-  for (std::size_t k = 0; k < words.size(); ++k) {
-    const std::vector<std::u32string> parts = split_words(words[k]);
-    require(parts.size() == 1 && parts[0] == words[k],
-            "word vocabulary: word " + std::to_string(k) + " is empty or holds whitespace");
-    require(v.word_ids.emplace(words[k], static_cast<token_id>(k)).second,
-            "word vocabulary: word '" + encode_utf8(words[k]) + "' appears twice");
-  }
-  v.words = std::move(words);
-  return v;
-}
+// The word level's vocabulary: words[0] is the unknown-word token, standing for every word
+// beyond the cap; a token id is a position in `words`.
+//   word_vocabulary vocab(lowercase(text), 10000);   auto ids = encode_text(vocab, text, false, "t");
+struct word_vocabulary {
+  static constexpr token_id unknown_id = 0;               // unknown_word()'s id
+  std::vector<std::u32string> words;                      // words[id]
+  std::unordered_map<std::u32string, token_id> word_ids;  // the inverse of `words`
 
-// The word vocabulary of `text`: the unknown-word token, then the max_vocab - 1 most frequent
-// tokens of tokenize_words(text), most frequent first (ties in code-point order), as the
-// project's create_lookup_tables sorts by count.
-//   vocabulary vocab = word_vocabulary(lowercase(text), 10000);
-inline vocabulary word_vocabulary(const std::u32string& text, index max_vocab = default_max_vocab) {
-  require(max_vocab >= 2,
-          "--max-vocab must be at least 2 (the unknown-word token and one word), "
-          "got " +
-              std::to_string(max_vocab));
-  std::unordered_map<std::u32string, std::size_t> counts;
-  for (std::u32string& w : tokenize_words(text)) ++counts[std::move(w)];
-  counts.erase(unknown_word());
-  std::vector<std::pair<std::u32string, std::size_t>> ranked(counts.begin(), counts.end());
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
-  std::vector<std::u32string> words = {unknown_word()};
-  for (auto& entry : ranked) {
-    if (static_cast<index>(words.size()) >= max_vocab) break;
-    words.push_back(std::move(entry.first));
+  // The word vocabulary of `text`: the unknown-word token, then the max_vocab - 1 most frequent
+  // tokens of tokenize_words(text), most frequent first (ties in code-point order), as the
+  // project's create_lookup_tables sorts by count.
+  explicit word_vocabulary(const std::u32string& text, index max_vocab = default_max_vocab) {
+    require(max_vocab >= 2,
+            "--max-vocab must be at least 2 (the unknown-word token and one word), "
+            "got " +
+                std::to_string(max_vocab));
+    std::unordered_map<std::u32string, std::size_t> counts;
+    for (std::u32string& w : tokenize_words(text)) ++counts[std::move(w)];
+    counts.erase(unknown_word());
+    std::vector<std::pair<std::u32string, std::size_t>> ranked(counts.begin(), counts.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::vector<std::u32string> list = {unknown_word()};
+    for (auto& entry : ranked) {
+      if (static_cast<index>(list.size()) >= max_vocab) break;
+      list.push_back(std::move(entry.first));
+    }
+    adopt(std::move(list));
   }
-  return vocabulary_from_words(std::move(words));
-}
+  // Adopts a stored list (a checkpoint's): words[0] must be the unknown-word token; words must
+  // be unique, non-empty and free of whitespace.
+  static word_vocabulary from_words(std::vector<std::u32string> words) {
+    word_vocabulary v;
+    v.adopt(std::move(words));
+    return v;
+  }
+
+  index size() const { return static_cast<index>(words.size()); }
+  bool contains(const std::u32string& w) const { return word_ids.count(w) != 0; }
+  // The id of w, or unknown_id when w is not in the vocabulary.
+  token_id id_of(const std::u32string& w) const {
+    auto it = word_ids.find(w);
+    return it == word_ids.end() ? unknown_id : it->second;
+  }
+  const std::u32string& word(token_id id) const {
+    if (!(id >= 0 && id < size())) {
+      throw error("token id " + std::to_string(id) + " outside the word vocabulary of " +
+                  std::to_string(size()));
+    }
+    return words[static_cast<std::size_t>(id)];
+  }
+
+ private:
+  word_vocabulary() = default;
+  void adopt(std::vector<std::u32string> list) {
+    require(!list.empty() && list[0] == unknown_word(),
+            "word vocabulary: the first word must be the unknown-word token " +
+                encode_utf8(unknown_word()));
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const std::vector<std::u32string> parts = split_words(list[k]);
+      require(parts.size() == 1 && parts[0] == list[k],
+              "word vocabulary: word " + std::to_string(k) + " is empty or holds whitespace");
+      require(word_ids.emplace(list[k], static_cast<token_id>(k)).second,
+              "word vocabulary: word '" + encode_utf8(list[k]) + "' appears twice");
+    }
+    words = std::move(list);
+  }
+};
+
+// Either vocabulary, as a checkpoint or a run holds it: a closed sum whose kind says which.
+// as_chars() / as_words() give the one it holds and throw charlstm::error for the other.
+//   token_vocabulary v = char_vocabulary(text);   if (v.kind() == token_kind::word) ...
+class token_vocabulary {
+ public:
+  token_vocabulary() = default;  // an empty character vocabulary
+  token_vocabulary(char_vocabulary v) : v_(std::move(v)) {}
+  token_vocabulary(word_vocabulary v) : v_(std::move(v)) {}
+
+  token_kind kind() const {
+    return std::holds_alternative<word_vocabulary>(v_) ? token_kind::word : token_kind::character;
+  }
+  index size() const {
+    return kind() == token_kind::word ? std::get<word_vocabulary>(v_).size()
+                                      : std::get<char_vocabulary>(v_).size();
+  }
+  const char_vocabulary& as_chars() const {
+    require(kind() == token_kind::character,
+            "token_vocabulary::as_chars: the vocabulary holds words, not characters; check "
+            "kind() first, or use encode_text, decode_text or a detokenizer (either kind)");
+    return std::get<char_vocabulary>(v_);
+  }
+  const word_vocabulary& as_words() const {
+    require(kind() == token_kind::word,
+            "token_vocabulary::as_words: the vocabulary holds characters, not words; check "
+            "kind() first, or use encode_text, decode_text or a detokenizer (either kind)");
+    return std::get<word_vocabulary>(v_);
+  }
+
+ private:
+  std::variant<char_vocabulary, word_vocabulary> v_;
+};
 
 // Text to ids for either kind.  Characters: encode_known (unknown characters are an error, or
 // dropped when `drop`).  Words: tokenize_words, and a word outside the vocabulary becomes the
 // unknown-word token (or is dropped when `drop`).
 //   std::vector<token_id> ids = encode_text(vocab, text, false, "corpus");
-inline std::vector<token_id> encode_text(const vocabulary& vocab, const std::u32string& text,
+inline std::vector<token_id> encode_text(const char_vocabulary& vocab, const std::u32string& text,
                                          bool drop, const std::string& what) {
-  if (vocab.kind == token_kind::character) return encode_known(vocab, text, drop, what);
+  return encode_known(vocab, text, drop, what);
+}
+inline std::vector<token_id> encode_text(const word_vocabulary& vocab, const std::u32string& text,
+                                         bool drop, const std::string& /*what*/) {
   std::vector<token_id> ids;
   for (const std::u32string& w : tokenize_words(text)) {
     auto it = vocab.word_ids.find(w);
     if (it != vocab.word_ids.end()) {
       ids.push_back(it->second);
     } else if (!drop) {
-      ids.push_back(0);
+      ids.push_back(word_vocabulary::unknown_id);
     }
   }
   return ids;
+}
+inline std::vector<token_id> encode_text(const token_vocabulary& vocab, const std::u32string& text,
+                                         bool drop, const std::string& what) {
+  if (vocab.kind() == token_kind::character) return encode_text(vocab.as_chars(), text, drop, what);
+  return encode_text(vocab.as_words(), text, drop, what);
 }
 
 // Ids back to text, one token at a time, so that streamed output reads as the whole does.
@@ -209,18 +272,25 @@ inline std::vector<token_id> encode_text(const vocabulary& vocab, const std::u32
 // it (an opening parenthesis or quotation mark; quotation marks alternate opening and closing
 // within a line); ||return|| is a newline; other words are separated by one space.
 //   detokenizer d(vocab);  for (token_id id : ids) out += d.piece(id);
+// It refers to the vocabulary it is given, which must outlive it (a temporary is refused).
 class detokenizer {
  public:
-  explicit detokenizer(const vocabulary& vocab) : vocab_(&vocab) {}
+  explicit detokenizer(const char_vocabulary& vocab) : chars_(&vocab) {}
+  explicit detokenizer(const word_vocabulary& vocab) : words_(&vocab) {}
+  explicit detokenizer(const token_vocabulary& vocab)
+      : chars_(vocab.kind() == token_kind::character ? &vocab.as_chars() : nullptr),
+        words_(vocab.kind() == token_kind::word ? &vocab.as_words() : nullptr) {}
+  explicit detokenizer(char_vocabulary&&) = delete;
+  explicit detokenizer(word_vocabulary&&) = delete;
+  explicit detokenizer(token_vocabulary&&) = delete;
 
   // The text token `id` adds after the tokens before it.
   std::u32string piece(token_id id) {
-    require(id >= 0 && id < vocab_->size(), "token id " + std::to_string(id) +
-                                                " outside the vocabulary of " +
-                                                std::to_string(vocab_->size()));
-    if (vocab_->kind == token_kind::character)
-      return std::u32string(1, vocab_->symbols[static_cast<std::size_t>(id)]);
-    const std::u32string& w = vocab_->words[static_cast<std::size_t>(id)];
+    const index size = chars_ ? chars_->size() : words_->size();
+    require(id >= 0 && id < size, "token id " + std::to_string(id) +
+                                      " outside the vocabulary of " + std::to_string(size));
+    if (chars_) return std::u32string(1, chars_->symbols[static_cast<std::size_t>(id)]);
+    const std::u32string& w = words_->words[static_cast<std::size_t>(id)];
     const bool space = !line_start_ && !glue_next_;
     line_start_ = glue_next_ = false;
     if (w == U"||return||") {
@@ -249,16 +319,30 @@ class detokenizer {
   }
 
  private:
-  const vocabulary* vocab_;
+  const char_vocabulary* chars_ = nullptr;  // exactly one of the two is set
+  const word_vocabulary* words_ = nullptr;
   bool line_start_ = true, glue_next_ = false, quote_open_ = false;
 };
 
 // All of ids as text (a detokenizer over them).
-inline std::u32string decode_text(const vocabulary& vocab, const std::vector<token_id>& ids) {
+namespace vocabulary_detail {
+template <class Vocabulary>
+std::u32string decode_all(const Vocabulary& vocab, const std::vector<token_id>& ids) {
   detokenizer d(vocab);
   std::u32string out;
   for (token_id id : ids) out += d.piece(id);
   return out;
+}
+}  // namespace vocabulary_detail
+inline std::u32string decode_text(const char_vocabulary& vocab, const std::vector<token_id>& ids) {
+  return vocabulary_detail::decode_all(vocab, ids);
+}
+inline std::u32string decode_text(const word_vocabulary& vocab, const std::vector<token_id>& ids) {
+  return vocabulary_detail::decode_all(vocab, ids);
+}
+inline std::u32string decode_text(const token_vocabulary& vocab,
+                                  const std::vector<token_id>& ids) {
+  return vocabulary_detail::decode_all(vocab, ids);
 }
 
 }  // namespace charlstm

@@ -180,8 +180,8 @@ TEST_CASE("CRLF line endings are text: the carriage return is one more character
   REQUIRE(r.exit_code == 0);
   charlstm::checkpoint_info info;
   charlstm::load_checkpoint<float>(dir / "m.safetensors", info);
-  CHECK(info.vocab.contains(U'\r'));
-  CHECK(info.vocab.contains(U'\n'));
+  CHECK(info.vocab.as_chars().contains(U'\r'));
+  CHECK(info.vocab.as_chars().contains(U'\n'));
   const auto g = run_cli("generate --length 20 --model " + quote(dir / "m.safetensors") +
                          " --prime " + quote("the\r\nfox"));
   CHECK(g.exit_code == 0);

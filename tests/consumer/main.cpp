@@ -7,7 +7,7 @@
 
 int main() {
   const std::u32string text = U"to be or not to be, that is the question. ";
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const std::vector<charlstm::token_id> ids = vocab.encode(text);
   const charlstm::window_set windows = charlstm::make_windows(ids, 10, 1);
   charlstm::model<float> model(vocab.size(), 16, 1);

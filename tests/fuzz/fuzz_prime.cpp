@@ -8,7 +8,7 @@
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const charlstm::vocabulary vocab(
+  static const charlstm::char_vocabulary vocab(
       U"\n !\"'(),-.:;?abcdefghijklmnopqrstuvwxyz\u00e4\u00e6\u00e9\u00eb");
   if (size == 0) return 0;
   const bool drop = data[0] & 1;

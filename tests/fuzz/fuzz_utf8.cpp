@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // One code point more per U+0130 (its lowercase is "i" + U+0307), as Python's str.lower().
   const auto dotted = static_cast<std::size_t>(std::count(text.begin(), text.end(), U'\u0130'));
   if (lower.size() != text.size() + dotted) __builtin_trap();
-  const charlstm::vocabulary vocab(lower);
+  const charlstm::char_vocabulary vocab(lower);
   if (vocab.decode(vocab.encode(lower)) != lower) __builtin_trap();
   return 0;
 }

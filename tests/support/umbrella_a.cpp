@@ -2,4 +2,4 @@
 // would make the test binary fail to link.
 #include <charlstm/charlstm.hpp>
 
-int umbrella_a() { return static_cast<int>(charlstm::vocabulary(U"umbrella").size()); }
+int umbrella_a() { return static_cast<int>(charlstm::char_vocabulary(U"umbrella").size()); }
