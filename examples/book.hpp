@@ -43,9 +43,9 @@ inline book_options parse_book_options(int argc, char** argv, book_options o,
 
 // The book's samples after an epoch: a random maxlen-character seed from the text, then 400
 // generated characters at each of the temperatures 0.2, 0.5, 1.0 and 1.2 (the book's loop).
-inline void print_book_samples(charlstm::model<float>& model, const charlstm::char_vocabulary& vocab,
-                               const std::u32string& text, charlstm::index maxlen,
-                               std::mt19937_64& engine) {
+inline void print_book_samples(charlstm::model<float>& model,
+                               const charlstm::char_vocabulary& vocab, const std::u32string& text,
+                               charlstm::index maxlen, std::mt19937_64& engine) {
   const auto start = static_cast<std::size_t>(charlstm::uniform01(engine) *
                                               static_cast<double>(text.size() - maxlen - 1));
   const std::u32string seed_text = text.substr(start, static_cast<std::size_t>(maxlen));

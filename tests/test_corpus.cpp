@@ -3,8 +3,8 @@
 #include <charlstm/corpus.hpp>
 #include <charlstm/lowercase.hpp>
 #include <charlstm/utf8.hpp>
-#include <charlstm/vocabulary.hpp>
 #include <charlstm/vectorizer.hpp>
+#include <charlstm/vocabulary.hpp>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -124,7 +124,8 @@ TEST_CASE("The two vocabularies are distinct types; a token_vocabulary refuses t
   CHECK(chars.as_chars().symbol(chars.as_chars().id_of(U'm')) == U'm');
   CHECK(words.as_words().word(words.as_words().id_of(U"moe")) == U"moe");
   CHECK(words.as_words().id_of(U"bart") == charlstm::word_vocabulary::unknown_id);
-  CHECK_THROWS_WITH(words_only.word(words_only.size()), Catch::Contains("outside the word vocabulary"));
+  CHECK_THROWS_WITH(words_only.word(words_only.size()),
+                    Catch::Contains("outside the word vocabulary"));
   // Through the sum, encoding and decoding are those of the vocabulary it holds.
   CHECK(charlstm::encode_text(words, text, false, "t") ==
         charlstm::encode_text(words_only, text, false, "t"));

@@ -247,8 +247,8 @@ TEST_CASE("charlstm::generator streams what generate returns, reproducibly", "[g
   charlstm::checkpoint_info info;
   charlstm::model<float> m = charlstm::load_checkpoint<float>(dir / "m.safetensors", info);
   std::mt19937_64 engine(9);
-  CHECK(charlstm::encode_utf8(
-            charlstm::generate_stateful(m, info.vocab.as_chars(), U"Öl, ", 100, 0.8, engine)) == pieces);
+  CHECK(charlstm::encode_utf8(charlstm::generate_stateful(m, info.vocab.as_chars(), U"Öl, ", 100,
+                                                          0.8, engine)) == pieces);
   o.seed = 10;
   charlstm::generator other(dir / "m.safetensors", o);
   CHECK(other.generate(100) != pieces);

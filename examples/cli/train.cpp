@@ -189,7 +189,8 @@ charlstm::training_config config_from(const train_options& o) {
 charlstm::training_config resumed_config(charlstm::training_config stored,
                                          const charlstm::training_config& given,
                                          const charlstm::training_state<float>& state,
-                                         const charlstm::token_vocabulary& vocab, const CLI::App& cmd) {
+                                         const charlstm::token_vocabulary& vocab,
+                                         const CLI::App& cmd) {
   const std::set<std::string> adjustable = {"--lr",       "--lr-decay",  "--lr-decay-after",
                                             "--patience", "--clip-norm", "--dropout",
                                             "--val-fraction", "--corpus"};
@@ -212,7 +213,8 @@ charlstm::training_config resumed_config(charlstm::training_config stored,
   }
   const char* kind = vocab.kind() == charlstm::token_kind::word ? "word" : "char";
   require(cmd.count("--tokens") == 0 || given.tokens == vocab.kind(),
-          std::string("--tokens ") + (given.tokens == charlstm::token_kind::word ? "word" : "char") +
+          std::string("--tokens ") +
+              (given.tokens == charlstm::token_kind::word ? "word" : "char") +
               " differs from the checkpoint's " + kind);
   // This run's own settings.
   stored.tokens = vocab.kind();

@@ -105,7 +105,8 @@ std::string checkpoint_bytes(model<S>& m, optimizer_state<S>& opt, const checkpo
   // whitespace).  "tokens" names the kind; a checkpoint without it holds characters.
   if (info.vocab.kind() == token_kind::word) {
     std::u32string joined;
-    for (const std::u32string& w : info.vocab.as_words().words) joined += (joined.empty() ? U"" : U"\n") + w;
+    for (const std::u32string& w : info.vocab.as_words().words)
+      joined += (joined.empty() ? U"" : U"\n") + w;
     meta["tokens"] = "word";
     meta["vocabulary"] = encode_utf8(joined);
   } else {
@@ -268,7 +269,8 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
     if (kind == "word") {
       info.vocab = word_vocabulary::from_words(split_on(symbols, U"\n"));
     } else {
-      info.vocab = char_vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
+      info.vocab =
+          char_vocabulary::from_symbols(std::vector<char32_t>(symbols.begin(), symbols.end()));
     }
   } catch (const error& e) {
     fail(std::string("bad vocabulary: ") + e.what());

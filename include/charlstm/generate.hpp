@@ -33,9 +33,9 @@ using on_token = std::function<void(token_id)>;
 //   std::u32string text = generate_window(m, vocab, seed_text, 400, 0.5, engine);
 // Throws if the seed is empty or holds a character outside the vocabulary.
 template <class S, class Engine>
-std::u32string generate_window(model<S>& m, const char_vocabulary& vocab, const std::u32string& seed,
-                               index length, double temperature, Engine& engine,
-                               const on_character& emit = {}) {
+std::u32string generate_window(model<S>& m, const char_vocabulary& vocab,
+                               const std::u32string& seed, index length, double temperature,
+                               Engine& engine, const on_character& emit = {}) {
   require(!seed.empty(), "generate: the seed text is empty");
   require_temperature(temperature);
   std::vector<token_id> window = vocab.encode(seed);

@@ -138,7 +138,8 @@ inline constexpr index default_max_vocab = 10000;
 
 // The word level's vocabulary: words[0] is the unknown-word token, standing for every word
 // beyond the cap; a token id is a position in `words`.
-//   word_vocabulary vocab(lowercase(text), 10000);   auto ids = encode_text(vocab, text, false, "t");
+//   word_vocabulary vocab(lowercase(text), 10000);
+//   std::vector<token_id> ids = encode_text(vocab, text, false, "corpus");
 struct word_vocabulary {
   static constexpr token_id unknown_id = 0;               // unknown_word()'s id
   std::vector<std::u32string> words;                      // words[id]
@@ -287,8 +288,8 @@ class detokenizer {
   // The text token `id` adds after the tokens before it.
   std::u32string piece(token_id id) {
     const index size = chars_ ? chars_->size() : words_->size();
-    require(id >= 0 && id < size, "token id " + std::to_string(id) +
-                                      " outside the vocabulary of " + std::to_string(size));
+    require(id >= 0 && id < size, "token id " + std::to_string(id) + " outside the vocabulary of " +
+                                      std::to_string(size));
     if (chars_) return std::u32string(1, chars_->symbols[static_cast<std::size_t>(id)]);
     const std::u32string& w = words_->words[static_cast<std::size_t>(id)];
     const bool space = !line_start_ && !glue_next_;
@@ -340,8 +341,7 @@ inline std::u32string decode_text(const char_vocabulary& vocab, const std::vecto
 inline std::u32string decode_text(const word_vocabulary& vocab, const std::vector<token_id>& ids) {
   return vocabulary_detail::decode_all(vocab, ids);
 }
-inline std::u32string decode_text(const token_vocabulary& vocab,
-                                  const std::vector<token_id>& ids) {
+inline std::u32string decode_text(const token_vocabulary& vocab, const std::vector<token_id>& ids) {
   return vocabulary_detail::decode_all(vocab, ids);
 }
 
