@@ -82,7 +82,7 @@ TEST_CASE("The tool generates from a saved model what the model in memory genera
   // A model trained here, never loaded: the reference.  Saved, then read by `charlstm generate`
   // in another process, it must draw the same text both ways from the same seed.
   const std::u32string text = charlstm::decode_utf8(small_corpus());
-  const charlstm::vocabulary vocab(text);
+  const charlstm::char_vocabulary vocab(text);
   const auto ids = vocab.encode(text);
   const auto windows = charlstm::make_windows(ids, 20, 3);
   charlstm::model<float> m(vocab.size(), 16, 4);
