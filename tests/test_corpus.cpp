@@ -95,7 +95,7 @@ struct has_symbol<V, std::void_t<decltype(std::declval<const V&>().symbol(token_
     : std::true_type {};
 }  // namespace
 
-TEST_CASE("The two vocabularies are distinct types; a token_vocabulary refuses the wrong kind",
+TEST_CASE("The two vocabularies are distinct types and a token_vocabulary refuses the wrong kind",
           "[corpus]") {
   // Only the character vocabulary has a character lookup; neither converts to the other, and a
   // detokenizer refuses a temporary it would outlive.
