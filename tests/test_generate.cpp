@@ -351,7 +351,7 @@ TEST_CASE("CLI: word models, sampling flags, batches, --stop, --out, seeds", "[g
            {base + " --top-p 1.5", "top-p must be in (0, 1]"},
            {base + " --num-samples 0", "--num-samples must be in [1, 4096]"},
            {base + " --temperature 0.5,x", "--temperature: 'x' is not a number"},
-           {base + " --out " + quote(dir / "no/such/dir/x.txt"), "cannot create a temporary file"},
+           {base + " --out " + quote(dir / "no/such/dir/x.txt"), "does not exist: create it first"},
            {"train --tokens bytes --corpus " + quote(dir / "moe.txt") + " --out x",
             "--tokens must be char or word"}}) {
     const auto r = run_cli(bad.first);

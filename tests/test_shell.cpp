@@ -89,7 +89,7 @@ TEST_CASE("Usage errors exit 2 with the tool's error prefix, on one line", "[cli
   CHECK_THAT(help.out, Catch::Contains("--time-limit"));
 }
 
-TEST_CASE("--version names the version and the build's SIMD target", "[cli][shell]") {
+TEST_CASE("The version flag names the version and the build's SIMD target", "[cli][shell]") {
   const auto r = run_cli("--version");
   REQUIRE(r.exit_code == 0);
   INFO(r.out);

@@ -342,7 +342,7 @@ TEST_CASE("Inputs are bounded: FIFOs time out, endless devices and huge sizes ar
            {"--length must be in [1, 100000000]"});
 }
 
-TEST_CASE("Output errors are errors; a closed pipe is quiet and successful",
+TEST_CASE("Output errors are errors, and a closed pipe is quiet and successful",
           "[bad_input][users_directory]") {
   user_directory u;
   u.misuse_stdout("generate --model " + u.q("model.safetensors") + " --length 50", "/dev/full",
