@@ -57,6 +57,15 @@ inline std::string read_file_bytes(const std::string& path) {
 // True if `path` names something that exists (a file, a directory...).
 inline bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
+// Where the best-validation checkpoint of `out` goes, keeping its loadable extension:
+// MODEL.safetensors -> MODEL.best.safetensors, anything else X -> X.best.
+inline std::string best_checkpoint_path(const std::string& out) {
+  const std::string ext = ".safetensors";
+  if (out.size() > ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0)
+    return out.substr(0, out.size() - ext.size()) + ".best" + ext;
+  return out + ".best";
+}
+
 namespace file_detail {
 
 // Writes all of `bytes` to fd or throws with errno's text.

@@ -78,14 +78,6 @@ inline double learning_rate_at(const training_config& c, long epoch) {
   return c.lr * std::pow(c.lr_decay, static_cast<double>(std::max(0L, epoch - 1 - c.lr_decay_after)));
 }
 
-// Where the best-validation checkpoint goes: MODEL.safetensors -> MODEL.best.safetensors.
-inline std::string best_checkpoint_path(const std::string& out) {
-  const std::string ext = ".safetensors";
-  if (out.size() > ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0)
-    return out.substr(0, out.size() - ext.size()) + ".best" + ext;
-  return out + ".best";
-}
-
 namespace training_detail {
 
 // Fixed with `precision` decimals (the checkpoint's 17), and %g.

@@ -59,18 +59,13 @@ inline constexpr const char* metrics_header =
 // The files of the run whose checkpoint is `checkpoint`, all named from its whole name (never cut
 // at a dot), so that runs "lr0.01" and "lr0.02", or "model" and "model.bak", share no file:
 //   run_files f = files_of_run("runs/m.safetensors");  // f.metrics == "runs/m.safetensors.metrics.csv"
-// The best checkpoint keeps its loadable extension: X.safetensors -> X.best.safetensors, else X.best.
+// The best checkpoint is the engine's best_checkpoint_path (file.hpp).
 struct run_files {
   std::string checkpoint, best, metrics, samples, lock;
 };
 inline run_files files_of_run(const std::string& checkpoint) {
-  const std::string ext = ".safetensors";
-  const bool has_ext = checkpoint.size() > ext.size() &&
-                       checkpoint.compare(checkpoint.size() - ext.size(), ext.size(), ext) == 0;
-  return {checkpoint,
-          has_ext ? checkpoint.substr(0, checkpoint.size() - ext.size()) + ".best" + ext
-                  : checkpoint + ".best",
-          checkpoint + ".metrics.csv", checkpoint + ".samples.jsonl", checkpoint + ".lock"};
+  return {checkpoint, best_checkpoint_path(checkpoint), checkpoint + ".metrics.csv",
+          checkpoint + ".samples.jsonl", checkpoint + ".lock"};
 }
 inline std::string metrics_path(const std::string& model) { return files_of_run(model).metrics; }
 inline std::string samples_path(const std::string& model) { return files_of_run(model).samples; }
