@@ -105,15 +105,15 @@ TEST_CASE("A chart has one vertex per finite point, inside the plot", "[report]"
 
 TEST_CASE("Tick labels are round numbers at readable precision", "[report]") {
   double step = 0;
-  const auto ticks = charlstm::report_detail::nice_ticks(1.234, 3.456, 6, step);
+  const auto ticks = charlstm::chart_detail::nice_ticks(1.234, 3.456, 6, step);
   CHECK(step == Approx(0.5));
   CHECK(ticks.front() == Approx(1.5));
   CHECK(ticks.back() == Approx(3.0));
-  CHECK(charlstm::report_detail::tick_label(1.5, 0.5) == "1.5");
-  CHECK(charlstm::report_detail::tick_label(0, 0.5) == "0");
-  CHECK(charlstm::report_detail::tick_label(45000, 5000) == "45k");
-  CHECK(charlstm::report_detail::tick_label(2500000, 500000) == "2.5M");
-  CHECK(charlstm::report_detail::tick_label(120, 20) == "120");
+  CHECK(charlstm::chart_detail::tick_label(1.5, 0.5) == "1.5");
+  CHECK(charlstm::chart_detail::tick_label(0, 0.5) == "0");
+  CHECK(charlstm::chart_detail::tick_label(45000, 5000) == "45k");
+  CHECK(charlstm::chart_detail::tick_label(2500000, 500000) == "2.5M");
+  CHECK(charlstm::chart_detail::tick_label(120, 20) == "120");
 }
 
 TEST_CASE("The page is self-contained and escapes the run's text", "[report]") {
@@ -275,7 +275,7 @@ TEST_CASE("Margins grow with the tick labels, so the axis title clears them", "[
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tick); it != std::sregex_iterator();
        ++it, ++ticks) {
     const double end = std::stod((*it)[1]);
-    const double width = charlstm::report_detail::text_width((*it)[2], 12);
+    const double width = charlstm::chart_detail::text_width((*it)[2], 12);
     CHECK(end == Approx(left - 8));
     CHECK(end - width >= 16 + 7);  // clear of the title's half-height
   }
@@ -289,6 +289,35 @@ TEST_CASE("report: a missing metrics file is a clear error", "[report][cli]") {
   CHECK_THAT(r.err, Catch::StartsWith("charlstm: error: ") && Catch::Contains("none.safetensors"));
   CHECK(::access((dir / "none.html").c_str(), F_OK) != 0);
 }
+
+namespace {
+
+// Runs headless Chromium on `page` with `probe` (a script) added before </body>; returns the
+// text the probe put in <pre id="probe">.
+std::string probe_in_chromium(const temp_dir& dir, const std::string& page,
+                              const std::string& probe) {
+  std::string html = page;
+  const auto body_end = html.rfind("</body>");
+  REQUIRE(body_end != std::string::npos);
+  html.insert(body_end, probe);
+  test_support::write_text(dir / "probe.html", html);
+  const std::string command =
+      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync "
+      "--user-data-dir=" +
+      quote(dir / "profile") + " --window-size=1000,2000 --virtual-time-budget=10000 --dump-dom " +
+      quote("file://" + dir / "probe.html") + " >" + quote(dir / "dom.html") + " 2>" +
+      quote(dir / "chromium.log");
+  const int status = std::system(command.c_str());
+  const std::string dom = charlstm::read_file_bytes(dir / "dom.html");
+  INFO("chromium: " << charlstm::read_file_bytes(dir / "chromium.log"));
+  REQUIRE(status == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(dom, m, std::regex("<pre id=\"probe\">([^<]*)</pre>")));
+  return m[1];
+}
+
+}  // namespace
 
 // Chromium lays the page out and paints it: the charts have size, every polyline has its
 // vertices and a stroke, and the loss chart, rasterized, holds pixels of both series' colours
@@ -365,29 +394,7 @@ img.src = 'data:image/svg+xml;charset=utf-8,' +
           encodeURIComponent(new XMLSerializer().serializeToString(chart));
 </script>
 )";
-  std::string page = html;
-  const auto body_end = page.rfind("</body>");
-  REQUIRE(body_end != std::string::npos);
-  page.insert(body_end, probe);
-  test_support::write_text(dir / "probe.html", page);
-  const std::string command =
-      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync "
-      "--user-data-dir=" +
-      quote(dir / "profile") + " --window-size=1000,2000 --virtual-time-budget=10000 --dump-dom " +
-      quote("file://" + dir / "probe.html") + " >" + quote(dir / "dom.html") + " 2>" +
-      quote(dir / "chromium.log");
-  const int status = std::system(command.c_str());
-  const std::string dom = charlstm::read_file_bytes(dir / "dom.html");
-  INFO("chromium: " << charlstm::read_file_bytes(dir / "chromium.log"));
-  REQUIRE(status == 0);
-  const std::smatch m = [&] {
-    std::smatch found;
-    std::regex_search(dom, found, std::regex("<pre id=\"probe\">([^<]*)</pre>"));
-    return found;
-  }();
-  REQUIRE(!m.empty());
-  const std::string report = m[1];
+  const std::string report = probe_in_chromium(dir, html, probe);
   INFO("probe:\n" << report);
 
   // The charts are laid out at their width (the 900px column less padding).
@@ -439,31 +446,6 @@ img.src = 'data:image/svg+xml;charset=utf-8,' +
 }
 
 namespace {
-
-// Runs headless Chromium on `page` with `probe` (a script) added before </body>; returns the
-// text the probe put in <pre id="probe">.
-std::string probe_in_chromium(const temp_dir& dir, const std::string& page,
-                              const std::string& probe) {
-  std::string html = page;
-  const auto body_end = html.rfind("</body>");
-  REQUIRE(body_end != std::string::npos);
-  html.insert(body_end, probe);
-  test_support::write_text(dir / "probe.html", html);
-  const std::string command =
-      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync "
-      "--user-data-dir=" +
-      quote(dir / "profile") + " --window-size=1000,2000 --virtual-time-budget=10000 --dump-dom " +
-      quote("file://" + dir / "probe.html") + " >" + quote(dir / "dom.html") + " 2>" +
-      quote(dir / "chromium.log");
-  const int status = std::system(command.c_str());
-  const std::string dom = charlstm::read_file_bytes(dir / "dom.html");
-  INFO("chromium: " << charlstm::read_file_bytes(dir / "chromium.log"));
-  REQUIRE(status == 0);
-  std::smatch m;
-  REQUIRE(std::regex_search(dom, m, std::regex("<pre id=\"probe\">([^<]*)</pre>")));
-  return m[1];
-}
 
 std::string tiny_train(const temp_dir& dir, const std::string& name, const std::string& flags) {
   const std::string model = dir / name;
