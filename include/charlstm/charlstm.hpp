@@ -23,6 +23,7 @@
 #include "model.hpp"
 #include "optimizer.hpp"
 #include "parallel.hpp"
+#include "parameters.hpp"
 #include "random.hpp"
 #include "rmsprop.hpp"
 #include "sampler.hpp"

@@ -1,6 +1,6 @@
 // charlstm/optimizer.hpp: what a run's update rule keeps besides the model's parameters: which
 // rule (RMSprop or Adam), its hyperparameters, its per-parameter buffers and the number of
-// updates done.  The model is its parameters only (model.hpp); a run owns one optimizer_state
+// updates done.  The model is its parameters only (parameters.hpp); a run owns one optimizer_state
 // beside it, a checkpoint stores both (checkpoint.hpp), and loading for inference never
 // allocates this.  Not the update formulas themselves (rmsprop.hpp, adam.hpp).
 //
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "adam.hpp"
-#include "model.hpp"
+#include "parameters.hpp"
 #include "rmsprop.hpp"
 
 namespace charlstm {
