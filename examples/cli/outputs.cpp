@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charlstm/error.hpp>
+#include <charlstm/file.hpp>
 #include <charlstm/json.hpp>
 #include <climits>
 #include <cstdio>
@@ -25,12 +26,6 @@ using charlstm::require;
 namespace {
 
 std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
-std::string directory_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 std::string node_kind(mode_t mode) {
   if (S_ISCHR(mode)) return "a character device";
@@ -177,10 +172,9 @@ output_target check_output(const std::string& path, const std::string& flag, out
                               "): fix or remove the link, or choose another name");
       }
       std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr),
-                                                        &std::free);
+                                                       &std::free);
       if (!real) {
-        throw charlstm::error(what + ": cannot resolve the symbolic link: " +
-                              std::strerror(errno));
+        throw charlstm::error(what + ": cannot resolve the symbolic link: " + std::strerror(errno));
       }
       return check_output(real.get(), flag + " " + quoted(path) + " ->", kind, inputs, force,
                           suffix_room);
@@ -212,7 +206,7 @@ output_target check_output(const std::string& path, const std::string& flag, out
   } else {
     require(errno == ENOENT, what + ": " + std::strerror(errno) + ": choose another name");
   }
-  const std::string directory = directory_of(path);
+  const std::string directory = charlstm::directory_of(path);
   struct stat dst {};
   require(::stat(directory.c_str(), &dst) == 0 && S_ISDIR(dst.st_mode),
           what + ": the directory " + quoted(directory) + " does not exist: create it first " +
@@ -242,10 +236,9 @@ output_file::output_file(const output_target& target) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd_ < 0) {
       const int err = errno;
-      throw charlstm::error("cannot open " + quoted(path_) + " for writing: " +
-                            std::strerror(err) +
-                            (err == ENXIO ? " (a FIFO with no reader: start the reader first)"
-                                          : ""));
+      throw charlstm::error(
+          "cannot open " + quoted(path_) + " for writing: " + std::strerror(err) +
+          (err == ENXIO ? " (a FIFO with no reader: start the reader first)" : ""));
     }
     ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     streamed_ = true;
@@ -256,8 +249,7 @@ output_file::output_file(const output_target& target) {
   fd_ = ::mkstemp(&temp[0]);
   if (fd_ < 0) {
     throw charlstm::error("cannot create a temporary file beside " + quoted(path_) + ": " +
-                          std::strerror(errno) +
-                          " (does the directory exist and is it writable?)");
+                          std::strerror(errno) + " (does the directory exist and is it writable?)");
   }
   ::fchmod(fd_, 0644);
   temp_ = temp;
@@ -299,7 +291,7 @@ void output_file::commit() {
                           std::strerror(errno));
   }
   temp_.clear();
-  const int dir = ::open(directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dir = ::open(charlstm::directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
@@ -353,8 +345,7 @@ run_lock::run_lock(const std::string& lock_path, const std::string& what) {
     ::close(fd_);
     fd_ = -1;
     require(err != EWOULDBLOCK, what + " is in use: another charlstm holds the lock " +
-                                    quoted(lock_path) +
-                                    " (see fuser " + lock_path +
+                                    quoted(lock_path) + " (see fuser " + lock_path +
                                     "): wait for it to finish, or choose another --out");
     throw charlstm::error("cannot lock " + quoted(lock_path) + ": " + std::strerror(err));
   }

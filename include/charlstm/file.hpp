@@ -57,6 +57,13 @@ inline std::string read_file_bytes(const std::string& path) {
 // True if `path` names something that exists (a file, a directory...).
 inline bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
+// The directory a path's file is in: "runs/m.safetensors" -> "runs", "m" -> ".", "/m" -> "/".
+inline std::string directory_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 // Where the best-validation checkpoint of `out` goes, keeping its loadable extension:
 // MODEL.safetensors -> MODEL.best.safetensors, anything else X -> X.best.
 inline std::string best_checkpoint_path(const std::string& out) {
@@ -80,12 +87,6 @@ inline void write_all(int fd, const char* bytes, std::size_t size, const std::st
     bytes += n;
     size -= static_cast<std::size_t>(n);
   }
-}
-
-inline std::string directory_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // Removes "<name>.tmp.XXXXXX" files left beside `path` by a save that was killed (kill -9, power
@@ -138,7 +139,7 @@ inline void write_file_atomically(const std::string& path, const std::string& by
     ::unlink(temp.c_str());
     throw error("cannot rename the temporary file over '" + path + "': " + why);
   }
-  const std::string directory = file_detail::directory_of(path);
+  const std::string directory = directory_of(path);
   const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     ::fsync(dir);
