@@ -21,6 +21,7 @@ test_packages=(
   libdnnl-dev                             # oneDNN, for its LSTM primitive in benchmarks/compare.sh
   time                                    # GNU time: peak memory in benchmarks/memory.sh
   dpkg-dev file                           # cpack -G DEB (dpkg-shlibdeps) in CI's packaging step
+  libopenmpi-dev openmpi-bin              # training across processes (-DCHARLSTM_MPI=ON, tests/mpi)
 )
 
 case "${1:-}" in

@@ -1,7 +1,8 @@
 # Checks the layout rules of include/charlstm (docs/design.md, "Layout"): only tensor.hpp
 # includes Eigen; only simd.hpp, gemm.hpp and gemv.hpp include xsimd; only file.hpp includes POSIX
 # headers; no numeric header reaches file.hpp through its includes; the umbrella charlstm.hpp
-# reaches none of the tool's run files (run/).  Run as: cmake -DINCLUDE_DIR=... -P this file.
+# reaches none of the tool's run files (run/); only charlstm/mpi/ includes <mpi.h>.
+# Run as: cmake -DINCLUDE_DIR=... -P this file.
 cmake_minimum_required(VERSION 3.16)
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/charlstm ${INCLUDE_DIR}/charlstm/*.hpp)
@@ -50,6 +51,9 @@ foreach(header ${headers})
     if(line MATCHES "<xsimd/" AND NOT header MATCHES "^(simd|gemm|gemv)\\.hpp$")
       list(APPEND failures "${header} includes xsimd (only simd, gemm, gemv may): ${line}")
     endif()
+    if(line MATCHES "<mpi\\.h>" AND NOT header MATCHES "^mpi/")
+      list(APPEND failures "${header} includes <mpi.h> (only charlstm/mpi/ may): ${line}")
+    endif()
     if(line MATCHES "<(unistd|fcntl|dirent)\\.h>|<sys/" AND NOT header STREQUAL "file.hpp")
       list(APPEND failures "${header} includes a POSIX header (only file.hpp may): ${line}")
     endif()
@@ -69,6 +73,9 @@ closure(charlstm.hpp reached)
 foreach(h ${reached})
   if(h MATCHES "^run/")
     list(APPEND failures "charlstm.hpp reaches the tool's run file ${h}")
+  endif()
+  if(h MATCHES "^mpi/")
+    list(APPEND failures "charlstm.hpp reaches ${h}, which needs <mpi.h>")
   endif()
 endforeach()
 

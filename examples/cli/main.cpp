@@ -4,6 +4,7 @@
 // charlstm::error and end here as one line on stderr and a non-zero exit.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 #include <string>
@@ -34,6 +35,15 @@ int usage_error(const CLI::App& app, const std::string& what) {
   std::fflush(stdout);
   std::fprintf(stderr, "charlstm: error: %s (see `%s`)\n", what.c_str(), help.c_str());
   return 2;
+}
+
+// The environment variable through which an MPI launcher (Open MPI's mpirun, PMIx, MPICH's
+// Hydra) told this process it is one of several copies, or "" when it was started alone.
+std::string mpi_launch_variable() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK"}) {
+    if (const char* value = std::getenv(name)) return std::string(name) + "=" + value;
+  }
+  return "";
 }
 
 }  // namespace
@@ -226,6 +236,12 @@ int main(int argc, char** argv) {
     // --help and --version end here too, with exit code 0 and their text on stdout.
     if (e.get_exit_code() == 0) return app.exit(e);
     return usage_error(app, e.what());
+  }
+  // N copies of a tool that does not train across processes would all write one --out.
+  if (const std::string launched = mpi_launch_variable(); !launched.empty()) {
+    return usage_error(app, "started by an MPI launcher (" + launched +
+                                "), but this charlstm does not train across processes: run it "
+                                "without mpirun");
   }
   if (report_cmd->parsed() && report_models.empty()) {
     return usage_error(app, "report: give at least one checkpoint (charlstm report MODEL...)");

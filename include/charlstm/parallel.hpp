@@ -26,9 +26,9 @@ namespace charlstm {
 class thread_team {
  public:
   explicit thread_team(index size) : size_(size) {
-    require(size >= 1 && size <= max_threads, "threads must be in [1, " +
-                                                  std::to_string(max_threads) + "], got " +
-                                                  std::to_string(size));
+    require(
+        size >= 1 && size <= max_threads,
+        "threads must be in [1, " + std::to_string(max_threads) + "], got " + std::to_string(size));
     for (index k = 1; k < size; ++k) workers_.emplace_back([this, k] { work(k); });
   }
   ~thread_team() {
@@ -118,10 +118,18 @@ struct reduced_step {
   S loss;
 };
 
+// Where one process's workers sit among all the workers of a step: the batch is cut into `total`
+// slices, and this process's workers compute slices first, first + 1, ... (one per thread).
+struct worker_slots {
+  index first = 0;
+  index total = 1;
+};
+
 // The one seam between computing gradients and updating: the workers of a step each computed
 // the mean gradient and loss over their slice of the batch (`sizes[k]` of its `B` sequences);
-// a reducer combines them into the batch's.  The in-process thread team below is today's only
-// implementation; one spanning processes (MPI) would sum across them here and nothing else.
+// a reducer combines them into the batch's.  The in-process thread team below is the tool's
+// implementation; one spanning processes (mpi/reducer.hpp) sums across them here and nothing
+// else, and says through slots() which slices this process computes.
 // Pitfall: a reducer must sum in a fixed order, or runs stop being bit-identical.
 template <class S>
 class gradient_reducer {
@@ -131,9 +139,44 @@ class gradient_reducer {
   virtual reduced_step<S> reduce(std::vector<parameters<S>>& parts, const std::vector<S>& losses,
                                  const std::vector<index>& sizes, index B) = 0;
   // Combines the workers' mean losses of an evaluation batch.
-  virtual S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes,
-                        index B) = 0;
+  virtual S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes, index B) = 0;
+  // This process's slices, given its `local` workers: all of them when it is alone.
+  virtual worker_slots slots(index local) const { return {0, local}; }
 };
+
+// The fixed order every reducer sums in, so that where the workers ran (threads of one process
+// or processes) changes nothing in the result:
+//   gradient  sum = 0, then sum += (size_k / B) * part_k for k = 0, 1, ... (empty slices skipped)
+//   norm      the squared norm of chunk_begin(k, total, n) .. chunk_begin(k + 1, total, n), in
+//             double, for each of `total` chunks; then the chunks' sums added in order
+//   loss      loss = 0, then loss += loss_k * size_k / B in slice order
+namespace reduction {
+
+template <class S>
+void accumulate(S* sum, const S* part, index size, index B, index begin, index end) {
+  const S weight = static_cast<S>(size) / static_cast<S>(B);
+  if (weight == S(0)) return;
+  for (index i = begin; i < end; ++i) sum[i] += weight * part[i];
+}
+
+template <class S>
+double squared_norm(const S* g, index begin, index end) {
+  double sum = 0;
+  for (index i = begin; i < end; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+  return sum;
+}
+
+template <class S>
+S mean_loss(const std::vector<S>& losses, const std::vector<index>& sizes, index B) {
+  if (losses.size() == 1) return losses[0];
+  S loss = 0;
+  for (std::size_t k = 0; k < losses.size(); ++k) {
+    loss += losses[k] * static_cast<S>(sizes[k]) / static_cast<S>(B);
+  }
+  return loss;
+}
+
+}  // namespace reduction
 
 // Summing the slices of one process's threads: weighted by slice size, in slice order, each
 // thread of `team` summing its own chunk of the buffer.  One worker's gradient is the batch's
@@ -149,7 +192,9 @@ class thread_team_reducer : public gradient_reducer<S> {
                          const std::vector<index>& sizes, index B) override {
     const auto workers = static_cast<index>(parts.size());
     const index n = parts[0].size();
-    if (workers == 1) return {&parts[0], squared_norm(parts[0].data.data(), 0, n), losses[0]};
+    if (workers == 1) {
+      return {&parts[0], reduction::squared_norm(parts[0].data.data(), 0, n), losses[0]};
+    }
     if (!sum_ || sum_->size() != n) {
       sum_ = std::make_unique<parameters<S>>(parts[0].vocab_size, parts[0].hidden_size,
                                              parts[0].layers);
@@ -161,39 +206,24 @@ class thread_team_reducer : public gradient_reducer<S> {
       S* sum = sum_->data.data();
       for (index i = begin; i < end; ++i) sum[i] = S(0);
       for (index part = 0; part < workers; ++part) {
-        const S weight = static_cast<S>(sizes[static_cast<std::size_t>(part)]) / static_cast<S>(B);
-        if (weight == S(0)) continue;
-        const S* g = parts[static_cast<std::size_t>(part)].data.data();
-        for (index i = begin; i < end; ++i) sum[i] += weight * g[i];
+        reduction::accumulate(sum, parts[static_cast<std::size_t>(part)].data.data(),
+                              sizes[static_cast<std::size_t>(part)], B, begin, end);
       }
-      partial_squares_[static_cast<std::size_t>(k)] = squared_norm(sum, begin, end);
+      partial_squares_[static_cast<std::size_t>(k)] = reduction::squared_norm(sum, begin, end);
     });
     double squares = 0;
     for (double p : partial_squares_) squares += p;  // fixed order: deterministic
     return {sum_.get(), squares, reduce_loss(losses, sizes, B)};
   }
 
-  S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes,
-                index B) override {
-    if (losses.size() == 1) return losses[0];
-    S loss = 0;
-    for (std::size_t k = 0; k < losses.size(); ++k) {
-      loss += losses[k] * static_cast<S>(sizes[k]) / static_cast<S>(B);
-    }
-    return loss;
+  S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes, index B) override {
+    return reduction::mean_loss(losses, sizes, B);
   }
 
  private:
   thread_team& team_;
   std::unique_ptr<parameters<S>> sum_;  // the summed gradient (more than one worker)
   std::vector<double> partial_squares_;
-
-  static double squared_norm(const S* g, index begin, index end) {
-    double sum = 0;
-    for (index i = begin; i < end; ++i)
-      sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
-    return sum;
-  }
 };
 
 }  // namespace charlstm

@@ -1,12 +1,12 @@
 // charlstm/trainer.hpp: training on batches, split over threads, and one epoch in either mode:
 // the book's model.fit on windows (shuffle, cut into batches of B windows, the last one smaller,
 // one update each) or sequence mode (B streams read in order, T steps per update, the state
-// carried from chunk to chunk).  Reports progress through a callback and never prints.  Not the command-line tool: no
-// files, no flags.
+// carried from chunk to chunk).  Reports progress through a callback and never prints.  Not the
+// command-line tool: no files, no flags.
 //
-// Threads split every batch into contiguous slices of windows or streams; each thread runs forward and
-// backward on its slice with its own workspace and gradients; the gradients are then combined by
-// a gradient_reducer (parallel.hpp: summed in slice order, weighted by slice size) and one
+// Threads split every batch into contiguous slices of windows or streams; each thread runs forward
+// and backward on its slice with its own workspace and gradients; the gradients are then combined
+// by a gradient_reducer (parallel.hpp: summed in slice order, weighted by slice size) and one
 // optimizer update is applied.  With the same thread
 // count the result does not depend on scheduling: bit-identical run to run.  A different thread
 // count sums in a different order, so the weights differ in the last bits of float.
@@ -33,7 +33,8 @@ namespace charlstm {
 //   batch_trainer<float> trainer(m, opt, 2);   float loss = trainer.train_step(ids, targets, T, B);
 // In sequence mode each thread's slice is a contiguous range of streams, and it reads and writes
 // its columns of the carried state: the split changes only the gradient summation order.  The
-// slices' gradients are combined by `reducer` (nullptr: this process's threads, in order).
+// slices' gradients are combined by `reducer` (nullptr: this process's threads, in order); a
+// reducer spanning processes also says which slices of each batch this process computes.
 // Without an optimizer state it only evaluates (loss); the gradients are allocated at the first
 // train_step.
 template <class S>
@@ -49,8 +50,15 @@ class batch_trainer {
   }
   // For evaluation only: loss() and the evaluate functions; train_step throws.
   batch_trainer(model<S>& m, index threads, gradient_reducer<S>* reducer = nullptr)
-      : model_(m), team_(threads), own_reducer_(team_),
-        reducer_(reducer ? reducer : &own_reducer_) {
+      : model_(m),
+        team_(threads),
+        own_reducer_(team_),
+        reducer_(reducer ? reducer : &own_reducer_),
+        slots_(reducer_->slots(threads)) {
+    require(slots_.first >= 0 && slots_.first + threads <= slots_.total,
+            "batch_trainer: the reducer placed this process's " + std::to_string(threads) +
+                " workers at slice " + std::to_string(slots_.first) + " of " +
+                std::to_string(slots_.total));
     workspaces_.resize(static_cast<std::size_t>(threads));
     slice_ids_.resize(static_cast<std::size_t>(threads));
     slice_targets_.resize(static_cast<std::size_t>(threads));
@@ -122,13 +130,15 @@ class batch_trainer {
   thread_team team_;
   thread_team_reducer<S> own_reducer_;
   gradient_reducer<S>* reducer_;
+  worker_slots slots_;  // this process's slices of every batch (all of them, alone)
   std::vector<workspace<S>> workspaces_;
   std::vector<parameters<S>> grads_;  // one per thread: its slice's gradient
   std::vector<std::vector<token_id>> slice_ids_, slice_targets_;
   std::vector<S> losses_;
   std::vector<index> sizes_;
 
-  index slice_begin(index k, index B) const { return B * k / team_.size(); }
+  // Thread k computes slice slots_.first + k of the batch cut into slots_.total slices.
+  index slice_begin(index k, index B) const { return B * (slots_.first + k) / slots_.total; }
   index slice_size(index k, index B) const { return slice_begin(k + 1, B) - slice_begin(k, B); }
 
   void check_state(const batch_input& in, const layer_states<S>* state) const {
@@ -184,7 +194,8 @@ class batch_trainer {
 
   // Every slice's loss (and gradient) into losses_[k] (grads_[k]), sizes_[k] its share.
   void run_slices(const batch_input& in, layer_states<S>* state, bool backward) {
-    for (index k = 0; k < team_.size(); ++k) sizes_[static_cast<std::size_t>(k)] = slice_size(k, in.B);
+    for (index k = 0; k < team_.size(); ++k)
+      sizes_[static_cast<std::size_t>(k)] = slice_size(k, in.B);
     team_.run([&](index k) {
       const auto slot = static_cast<std::size_t>(k);
       losses_[slot] = run_slice(k, in, state, backward ? &grads_[slot] : nullptr);
