@@ -12,12 +12,12 @@ int main(int argc, char** argv) {
   if (argc < 2) return std::fprintf(stderr, "usage: resume CORPUS [DIRECTORY]\n"), 2;
   const std::string dir = argc > 2 ? argv[2] : ".";
   charlstm::training_config c;  // sequence mode, RMSprop; a small model for a quick run
-  c.corpus = argv[1];
+  c.corpus = {argv[1]};
   c.hidden = 32, c.batch = 16, c.seq_len = 25, c.epochs = 2, c.sample_length = 0;
   c.threads = 2;
-  const std::u32string text = charlstm::load_text(c.corpus, c.lowercase);
+  const std::u32string text = charlstm::load_text(argv[1], c.lowercase);
   const charlstm::char_vocabulary vocab(text);
-  const charlstm::training_data data = charlstm::make_training_data(vocab.encode(text), c, c.corpus);
+  const charlstm::training_data data = charlstm::make_training_data(vocab.encode(text), c, argv[1]);
 
   charlstm::training_events events;  // the progress listener
   events.on_epoch_end = [](const charlstm::epoch_end& e) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/check.hpp"
+#include "support/run.hpp"
 
 using charlstm::token_id;
 using isize = charlstm::index;  // a bare `index` would clash with POSIX index()
@@ -75,6 +76,59 @@ TEST_CASE("UTF-8 decoding round-trips and names the offset of bad bytes", "[corp
 TEST_CASE("A missing file is a clear error", "[corpus]") {
   CHECK_THROWS_WITH(charlstm::load_text("/nonexistent/corpus.txt", false),
                     Catch::Contains("cannot open '/nonexistent/corpus.txt'"));
+}
+
+TEST_CASE("A corpus of several files and a folder, in order, joined by a blank line", "[corpus]") {
+  test_support::temp_dir dir;
+  test_support::write_text(dir / "one.txt", "First File.\n");
+  test_support::write_text(dir / "two.txt", "second");
+  ::mkdir((dir / "folder").c_str(), 0755);
+  // Byte-wise order: 'B' (0x42) < 'a' (0x61) < 'b' < '\xc3' (the first byte of 'e-acute').
+  test_support::write_text(dir / "folder/b.txt", "bee");
+  test_support::write_text(dir / "folder/\xc3\xa9.txt", "\xc3\xa9t\xc3\xa9");
+  test_support::write_text(dir / "folder/a.txt", "ay");
+  test_support::write_text(dir / "folder/B.txt", "Big");
+  test_support::write_text(dir / "folder/.hidden.txt", "HIDDEN");
+  ::mkdir((dir / "folder/sub").c_str(), 0755);
+  test_support::write_text(dir / "folder/sub/inner.txt", "INNER");
+
+  const std::vector<std::string> files =
+      charlstm::corpus_files({dir / "one.txt", dir / "folder", dir / "two.txt"});
+  const std::vector<std::string> expected = {dir / "one.txt", dir / "folder/B.txt",
+                                             dir / "folder/a.txt", dir / "folder/b.txt",
+                                             dir / "folder/\xc3\xa9.txt", dir / "two.txt"};
+  CHECK(files == expected);
+  // A folder named with a trailing slash lists the same files, without a doubled slash.
+  CHECK(charlstm::corpus_files({dir / "folder/"}).front() == dir / "folder/B.txt");
+  CHECK(charlstm::load_corpus(files, false) ==
+        U"First File.\n\n\nBig\n\nay\n\nbee\n\n\u00e9t\u00e9\n\nsecond");
+  CHECK(charlstm::load_corpus(files, true) ==
+        U"first file.\n\n\nbig\n\nay\n\nbee\n\n\u00e9t\u00e9\n\nsecond");
+  // One file is its text alone, as before several were possible.
+  CHECK(charlstm::load_corpus({dir / "two.txt"}, false) == U"second");
+  CHECK(charlstm::load_text(dir / "one.txt", true) == U"first file.\n");
+}
+
+TEST_CASE("A corpus refuses a binary file, an empty folder and standard input twice", "[corpus]") {
+  test_support::temp_dir dir;
+  ::mkdir((dir / "folder").c_str(), 0755);
+  test_support::write_text(dir / "folder/.only_hidden", "text");
+  CHECK_THROWS_WITH(charlstm::corpus_files({dir / "folder"}),
+                    Catch::Contains("the corpus folder '" + dir / "folder" +
+                                    "' has no file to read"));
+  test_support::write_text(dir / "folder/a.txt", "text");
+  test_support::write_text(dir / "folder/b.bin", std::string("\x7f" "ELF\x02\x01\x00\x00", 8));
+  const std::vector<std::string> files = charlstm::corpus_files({dir / "folder"});
+  REQUIRE(files.size() == 2);
+  CHECK_THROWS_WITH(charlstm::load_corpus(files, false),
+                    Catch::Contains(dir / "folder/b.bin" + ": NUL byte at byte offset 6") &&
+                        Catch::Contains("not a text file"));
+  CHECK_THROWS_WITH(charlstm::corpus_files({"-", dir / "folder", "-"}),
+                    Catch::Contains("'-' (standard input) twice"));
+  // A missing path is kept: reading it says why it cannot be read.
+  CHECK(charlstm::corpus_files({dir / "missing"}) == std::vector<std::string>{dir / "missing"});
+  CHECK_THROWS_WITH(charlstm::load_corpus({dir / "missing"}, false),
+                    Catch::Contains("cannot open '" + dir / "missing" + "'"));
 }
 
 TEST_CASE("The vocabulary encodes, decodes and rejects unknown characters", "[corpus]") {

@@ -19,7 +19,7 @@ charlstm::training_config small_config(charlstm::training_mode mode, const std::
   charlstm::training_config c;
   c.mode = mode;
   c.hidden = 12, c.batch = 8, c.seq_len = 15, c.maxlen = 15, c.step = 5, c.epochs = 2;
-  c.threads = 2, c.sample_length = 10, c.corpus = "small", c.out = out;
+  c.threads = 2, c.sample_length = 10, c.corpus = {"small"}, c.out = out;
   return c;
 }
 
@@ -145,4 +145,35 @@ TEST_CASE("A checkpoint's training state is validated before it is used", "[engi
   run.out = c.out, run.epochs = 2;
   CHECK_THROWS_WITH(charlstm::fit(run, data, info.vocab, copy, far),
                     Catch::Contains("of an epoch that now has"));
+}
+
+TEST_CASE("The corpus setting is stored as one argument, or as a list when several", "[engine]") {
+  const charlstm::char_vocabulary vocab(U"abc");
+  const charlstm::model<float> m(vocab.size(), 4, 1);
+  charlstm::training_config c;
+  const auto state = charlstm::training_state<float>::fresh(c, m);
+  const auto round_trip = [&](const std::vector<std::string>& corpus) {
+    c.corpus = corpus;
+    const charlstm::checkpoint_info info =
+        charlstm::training_checkpoint_info(vocab, c, state, U"ab");
+    CHECK(charlstm::read_training_config(info, m).corpus == corpus);
+    return info.metadata;
+  };
+  // One argument: "corpus" alone, as every checkpoint before lists.
+  const auto one = round_trip({"nietzsche"});
+  CHECK(one.at("corpus") == "nietzsche");
+  CHECK(one.count("corpus_list") == 0);
+  // Several (quotes, spaces and '-' included): a JSON list, and "corpus" joined for reading.
+  const auto several = round_trip({"a b.txt", "say \"hi\".txt", "-", "folder/"});
+  CHECK(several.at("corpus") == "a b.txt say \"hi\".txt - folder/");
+  CHECK(several.at("corpus_list") == R"(["a b.txt","say \"hi\".txt","-","folder/"])");
+  // A checkpoint written before lists (no "corpus_list") reads its one path.
+  charlstm::checkpoint_info old = charlstm::training_checkpoint_info(vocab, c, state, U"ab");
+  old.metadata.erase("corpus_list");
+  old.metadata["corpus"] = "/data/old corpus.txt";
+  CHECK(charlstm::read_training_config(old, m).corpus ==
+        std::vector<std::string>{"/data/old corpus.txt"});
+  old.metadata["corpus_list"] = R"({"a": 1})";
+  CHECK_THROWS_WITH(charlstm::read_training_config(old, m),
+                    Catch::Contains("'corpus_list' is not a JSON array"));
 }

@@ -28,7 +28,8 @@ inline double seconds_since(clock_type::time_point start) {
 constexpr long default_max_char_vocab = 1000;
 
 struct train_options {
-  std::string corpus = "nietzsche", out, resume, temperatures = "0.2,0.5,1.0,1.2";
+  std::vector<std::string> corpus = {"nietzsche"};  // files, folders, names, or "-"
+  std::string out, resume, temperatures = "0.2,0.5,1.0,1.2";
   std::string tokens = "char";
   long max_vocab = static_cast<long>(charlstm::default_max_vocab);
   std::string mode = "sequence", optimizer = "rmsprop";
@@ -67,8 +68,13 @@ std::string bash_completion(const CLI::App& app);
 
 // Helpers (common.cpp).
 bool file_exists(const std::string& path);
-// A path as given, or a corpus name found at run time (docs/cli.md, "Corpora by name").
+// A path as given ("-" too), or a corpus name found at run time (docs/cli.md, "Corpora by name").
 std::string resolve_corpus(const std::string& arg);
+// The files of --corpus's arguments in reading order: names resolved, folders listed
+// (charlstm::corpus_files), "-" kept for standard input.
+std::vector<std::string> corpus_files(const std::vector<std::string>& arguments);
+// The same list as paths an output is compared with: "-" as /dev/stdin (a redirected file's).
+std::vector<std::string> input_paths(const std::vector<std::string>& files);
 // "0.2,0.5,1.0,1.2" -> the temperatures, each checked; `flag` names the option in messages.
 std::vector<double> parse_temperatures(const std::string& list,
                                        const std::string& flag = "--temperatures");

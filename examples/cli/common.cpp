@@ -1,6 +1,6 @@
 // The command-line tool's helpers: corpora by name (found at run time in $CHARLSTM_DATA_DIR,
 // ../shared/data, beside the executable or in the cache, else downloaded and checked against
-// its SHA-256) and the temperature list.
+// its SHA-256), a corpus's files, and the temperature list.
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,6 +79,7 @@ std::string sha256_of(const std::string& path) {
 bool file_exists(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
 
 std::string resolve_corpus(const std::string& arg) {
+  if (arg == charlstm::standard_input_name) return arg;
   const named_corpus* known = nullptr;
   for (const auto& c : known_corpora) {
     if (arg == c.name) known = &c;
@@ -131,6 +132,20 @@ std::string resolve_corpus(const std::string& arg) {
   }
   require(std::rename(temp.c_str(), target.c_str()) == 0, "cannot move the download to " + target);
   return target;
+}
+
+std::vector<std::string> corpus_files(const std::vector<std::string>& arguments) {
+  std::vector<std::string> resolved;
+  for (const std::string& argument : arguments) resolved.push_back(resolve_corpus(argument));
+  return charlstm::corpus_files(resolved);
+}
+
+std::vector<std::string> input_paths(const std::vector<std::string>& files) {
+  std::vector<std::string> paths = files;
+  for (std::string& path : paths) {
+    if (path == charlstm::standard_input_name) path = "/dev/stdin";
+  }
+  return paths;
 }
 
 std::vector<double> parse_temperatures(const std::string& list, const std::string& flag) {

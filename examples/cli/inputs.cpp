@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "cli.hpp"
 #include "memory.hpp"
 
 namespace cli {
@@ -96,17 +97,19 @@ std::string read_input(const std::string& path, const std::string& what, double 
   return bytes;
 }
 
-std::u32string load_corpus(const std::string& path, bool lower) {
-  activity doing("reading the corpus '" + path + "'", "use a smaller part of it");
-  // The bytes, then the text as code points (4 bytes each), then the ids (4 each).
-  const std::string bytes = read_input(path, "corpus", 9);
-  if (const std::size_t nul = bytes.find('\0'); nul != std::string::npos) {
-    throw charlstm::error(path + ": NUL byte at byte offset " + std::to_string(nul) +
-                          ": not a text file (UTF-16? convert it with iconv -f utf-16 -t utf-8)");
-  }
-  std::u32string text = charlstm::decode_utf8(bytes, path);
-  if (lower) text = charlstm::lowercase(std::move(text));
-  return text;
+std::u32string load_corpus(const std::vector<std::string>& files, bool lower) {
+  const std::string what = files.size() == 1 ? "the corpus '" + files.front() + "'"
+                                             : "the corpus's " + std::to_string(files.size()) +
+                                                   " files";
+  activity doing("reading " + what, "use a smaller part of it");
+  // Per file, the bytes, then the text as code points (4 bytes each), then the ids (4 each).
+  return charlstm::read_corpus(files, lower, [](const std::string& path) {
+    return read_input(path == charlstm::standard_input_name ? "/dev/stdin" : path, "corpus", 9);
+  });
+}
+
+std::u32string load_corpus(const std::string& argument, bool lower) {
+  return load_corpus(corpus_files({argument}), lower);
 }
 
 charlstm::model<float> load_model(const std::string& path, charlstm::checkpoint_info& info) {

@@ -7,6 +7,7 @@
 #include <charlstm/checkpoint.hpp>
 #include <charlstm/lowercase.hpp>
 #include <string>
+#include <vector>
 
 namespace cli {
 
@@ -21,8 +22,11 @@ double input_timeout();
 // memory that reading it leads to, per byte, checked before reading a regular file.
 std::string read_input(const std::string& path, const std::string& what, double bytes_per_byte);
 
-// A UTF-8 corpus as code points, lowercased if asked (the library's load_text, bounded).
-std::u32string load_corpus(const std::string& path, bool lower);
+// A corpus's files (corpus_files' list) as code points, joined and lowercased as the library's
+// read_corpus does, each file read with read_input ("-": standard input, bounded).
+std::u32string load_corpus(const std::vector<std::string>& files, bool lower);
+// One --corpus argument (a file, a folder, a name or "-") read so.
+std::u32string load_corpus(const std::string& argument, bool lower);
 
 // A checkpoint (the library's load_checkpoint, bounded).
 charlstm::model<float> load_model(const std::string& path, charlstm::checkpoint_info& info);

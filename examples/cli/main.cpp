@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
                                            "train a model (sequence mode; --mode window is the "
                                            "book's), writing a checkpoint after every epoch");
   train_cmd
-      ->add_option("--corpus", t.corpus, "text file, or nietzsche | tinyshakespeare | moes_tavern")
+      ->add_option("--corpus", t.corpus,
+                   "text files, folders (their files in name order), - (standard input), or "
+                   "nietzsche | tinyshakespeare | moes_tavern; several are joined by a blank line")
       ->capture_default_str();
   train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
   train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();

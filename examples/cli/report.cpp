@@ -48,7 +48,11 @@ std::string reproduce_command(const charlstm::checkpoint_info& info, const std::
   const auto add = [&](const std::string& flag, const std::string& value) {
     cmd += " " + flag + " " + quoted_if_needed(value);
   };
-  if (has("corpus")) add("--corpus", get("corpus"));
+  if (has("corpus")) {
+    cmd += " --corpus";
+    for (const std::string& argument : charlstm::stored_corpus(info))
+      cmd += " " + quoted_if_needed(argument);
+  }
   const bool word = has("tokens") && get("tokens") == "word";
   if (word) {
     add("--tokens", "word");
@@ -120,12 +124,13 @@ int report(const std::vector<std::string>& model_paths, std::string out, bool fo
     const auto slash = model_path.find_last_of('/');
     run.name = slash == std::string::npos ? model_path : model_path.substr(slash + 1);
     run.command = reproduce_command(info, model_path);
-    const auto corpus = info.metadata.find("corpus");
+    const bool corpus = info.metadata.count("corpus") != 0;
     const auto tokens = info.metadata.find("tokens");
     const bool word = tokens != info.metadata.end() && tokens->second == "word";
     all_words = all_words && word;
     run.summary =
-        (corpus != info.metadata.end() ? "corpus " + corpus->second + " · " : "") +
+        (corpus ? "corpus " + charlstm::corpus_setting_text(charlstm::stored_corpus(info)) + " · "
+                : "") +
         std::to_string(model.layers()) + " × LSTM(" + std::to_string(model.hidden_size()) + ") · " +
         std::to_string(model.params.size()) + " parameters · " + std::to_string(info.vocab.size()) +
         (word ? " words" : " symbols") + " · " + std::to_string(info.steps) + " steps";

@@ -81,16 +81,17 @@ class progress_bar {
 };
 
 // The run's files checked before any work: the checkpoint absent or a checkpoint, its logs absent
-// or regular files, none of them the corpus (unless --force, only for a regular file that is not
+// or regular files, none of them an input (unless --force, only for a regular file that is not
 // an input).  --out through a symlink becomes the link's target.  Returns the lock on them.
-std::unique_ptr<run_lock> check_run_files(std::string& out, bool force, const std::string& corpus) {
+std::unique_ptr<run_lock> check_run_files(std::string& out, bool force,
+                                          const std::vector<std::string>& inputs) {
   // The longest suffix written beside --out: ".samples.jsonl", or ".best" + ".tmp.XXXXXX".
   const std::size_t suffixes = 16;
-  out = check_output(out, "--out", output_kind::checkpoint, {corpus}, force, suffixes).path;
+  out = check_output(out, "--out", output_kind::checkpoint, inputs, force, suffixes).path;
   const charlstm::run_files files = charlstm::files_of_run(out);
-  check_output(files.best, "--out's best checkpoint", output_kind::checkpoint, {corpus}, force);
+  check_output(files.best, "--out's best checkpoint", output_kind::checkpoint, inputs, force);
   for (const std::string& log : {files.metrics, files.samples, files.lock})
-    check_output(log, "--out's log", output_kind::log, {corpus}, force);
+    check_output(log, "--out's log", output_kind::log, inputs, force);
   return std::make_unique<run_lock>(files.lock, "the run '" + out + "'");
 }
 
@@ -256,9 +257,13 @@ int train(train_options o, const CLI::App& cmd) {
   charlstm::validate(c);
   const bool sequence = c.mode == charlstm::training_mode::sequence;
 
-  const std::string path = resolve_corpus(c.corpus);
-  const std::unique_ptr<run_lock> lock = check_run_files(c.out, o.force, path);
-  std::u32string text = load_corpus(path, c.lowercase);
+  const std::vector<std::string> files = corpus_files(c.corpus);
+  // One file is named as it is found (a corpus name's path); several as they were given.
+  const std::string path = files.size() == 1 ? files.front()
+                                             : charlstm::corpus_setting_text(c.corpus) + " (" +
+                                                   std::to_string(files.size()) + " files)";
+  const std::unique_ptr<run_lock> lock = check_run_files(c.out, o.force, input_paths(files));
+  std::u32string text = load_corpus(files, c.lowercase);
   require(!text.empty(), "corpus '" + path + "' is empty: pass a text file with at least " +
                              std::to_string(c.maxlen + 1) + " characters");
   const charlstm::token_vocabulary vocab =

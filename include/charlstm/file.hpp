@@ -1,8 +1,8 @@
-// charlstm/file.hpp: the library's only POSIX code: reading a whole file, replacing one durably
-// and atomically (temporary file, fsync, rename, fsync of the directory), and an append-only
-// file written one whole line per write(2).  Not text: bytes in, bytes out (corpus.hpp decodes
-// text, checkpoint.hpp and the run logs say what the bytes mean).  Every failure throws
-// charlstm::error naming the path and the system's reason.
+// charlstm/file.hpp: the library's only POSIX code: reading a whole file, listing a folder's
+// files, replacing one durably and atomically (temporary file, fsync, rename, fsync of the
+// directory), and an append-only file written one whole line per write(2).  Not text: bytes in,
+// bytes out (corpus.hpp decodes text, checkpoint.hpp and the run logs say what the bytes mean).
+// Every failure throws charlstm::error naming the path and the system's reason.
 #pragma once
 
 #include <dirent.h>
@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,42 @@ inline std::string directory_of(const std::string& path) {
   const auto slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// True if `path` names a directory (a symlink to one included).
+inline bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The regular files directly inside `directory` (symlinks followed), as paths "directory/name",
+// sorted by name byte by byte (as `LC_ALL=C ls`).  Hidden files (a name starting with '.'),
+// subdirectories and anything that is not a regular file (FIFOs, sockets, devices) are left out:
+// the listing never descends and never opens what could block.
+//   std::vector<std::string> files = directory_files("letters");  // letters/a.txt, letters/b.txt
+// Throws, naming the directory and the system's reason, if it cannot be listed.
+inline std::vector<std::string> directory_files(const std::string& directory) {
+  DIR* dir = ::opendir(directory.c_str());
+  if (!dir) {
+    throw error("cannot list the folder '" + directory + "': " + std::strerror(errno) +
+                ": check the path and permissions");
+  }
+  const std::string prefix =
+      !directory.empty() && directory.back() == '/' ? directory : directory + "/";
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.empty() || name[0] == '.') continue;  // hidden, and "." and ".."
+    struct stat st {};
+    if (::stat((prefix + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) names.push_back(name);
+  }
+  ::closedir(dir);
+  // std::string compares as unsigned bytes (char_traits<char>), whatever the locale.
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> paths;
+  paths.reserve(names.size());
+  for (const std::string& name : names) paths.push_back(prefix + name);
+  return paths;
 }
 
 // Where the best-validation checkpoint of `out` goes, keeping its loadable extension:

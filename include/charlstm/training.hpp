@@ -35,7 +35,8 @@ inline const char* mode_name(training_mode m) {
 // it from there; the second is this run's only.
 struct training_config {
   // Stored.
-  std::string corpus;  // as the user named it (a path or a corpus name): shown, not opened here
+  std::vector<std::string> corpus;  // as the user named it: files, folders, corpus names or "-"
+                                    // (standard input); shown, not opened here
   training_mode mode = training_mode::sequence;
   index seq_len = 100;  // steps per update (sequence mode)
   index maxlen = 60;    // window length (window mode; the samples' seed length)
@@ -76,6 +77,13 @@ inline double default_learning_rate(optimizer_kind kind) {
 // first lr_decay_after.
 inline double learning_rate_at(const training_config& c, long epoch) {
   return c.lr * std::pow(c.lr_decay, static_cast<double>(std::max(0L, epoch - 1 - c.lr_decay_after)));
+}
+
+// The corpus setting as one line for messages: its arguments separated by spaces.
+inline std::string corpus_setting_text(const std::vector<std::string>& corpus) {
+  std::string text;
+  for (const std::string& argument : corpus) text += (text.empty() ? "" : " ") + argument;
+  return text;
 }
 
 namespace training_detail {
@@ -188,7 +196,10 @@ inline std::vector<config_difference> stored_differences(const training_config& 
   const auto text = [&](const char* flag, const std::string& a, const std::string& b) {
     if (a != b) out.push_back({flag, a, b});
   };
-  text("--corpus", given.corpus, stored.corpus);
+  if (given.corpus != stored.corpus) {
+    out.push_back(
+        {"--corpus", corpus_setting_text(given.corpus), corpus_setting_text(stored.corpus)});
+  }
   text("--mode", mode_name(given.mode), mode_name(stored.mode));
   count("--seq-len", given.seq_len, stored.seq_len);
   count("--maxlen", given.maxlen, stored.maxlen);
@@ -220,7 +231,7 @@ checkpoint_info training_checkpoint_info(const token_vocabulary& vocab, const tr
   std::ostringstream rng;
   rng << s.rng;
   std::map<std::string, std::string> meta{
-      {"corpus", c.corpus},
+      {"corpus", c.corpus.size() == 1 ? c.corpus.front() : corpus_setting_text(c.corpus)},
       {"mode", mode_name(c.mode)},
       {"seq_len", std::to_string(c.seq_len)},
       {"dropout", fixed(c.dropout, 17)},
@@ -242,6 +253,13 @@ checkpoint_info training_checkpoint_info(const token_vocabulary& vocab, const tr
       {"sample_window", encode_utf8(sample_window)},
       {"bad_epochs", std::to_string(s.bad_epochs)}};
   if (std::isfinite(s.best_val)) meta["best_val"] = fixed(s.best_val, 17);
+  // One argument is "corpus" alone, as before several were possible; several are a JSON array
+  // of strings in "corpus_list" too ("corpus" then shows them joined by spaces).
+  if (c.corpus.size() != 1) {
+    std::string list;
+    for (const std::string& argument : c.corpus) list += (list.empty() ? "" : ",") + json_quote(argument);
+    meta["corpus_list"] = "[" + list + "]";
+  }
   std::map<std::string, matrix<double>> tensors;
   if (c.mode == training_mode::sequence && s.epoch_batch > 0) {
     for (std::size_t l = 0; l < s.carried.h.size(); ++l) {
@@ -284,6 +302,25 @@ inline double number_at(const checkpoint_info& info, const std::string& key) {
 
 }  // namespace training_detail
 
+// The corpus setting a run stored: "corpus_list" when it has one (several arguments), else the
+// one argument "corpus" (every checkpoint before several were possible).
+inline std::vector<std::string> stored_corpus(const checkpoint_info& info) {
+  const auto list = info.metadata.find("corpus_list");
+  if (list == info.metadata.end()) return {training_detail::text_at(info, "corpus")};
+  const json_value v = parse_json(list->second.data(), list->second.size(),
+                                  "checkpoint metadata 'corpus_list'");
+  require(v.type == json_value::kind::array,
+          "checkpoint metadata 'corpus_list' is not a JSON array: the checkpoint is damaged");
+  std::vector<std::string> corpus;
+  for (const json_value& item : v.items) {
+    require(item.type == json_value::kind::string,
+            "checkpoint metadata 'corpus_list' holds a value that is not a string: the "
+            "checkpoint is damaged");
+    corpus.push_back(item.text);
+  }
+  return corpus;
+}
+
 // Whether a checkpoint was written by a training run (it has the run's settings), rather than
 // by save_checkpoint alone.
 inline bool has_training_metadata(const checkpoint_info& info) {
@@ -298,7 +335,7 @@ template <class S>
 training_config read_training_config(const checkpoint_info& info, const model<S>& m) {
   using namespace training_detail;
   training_config c;
-  c.corpus = text_at(info, "corpus");
+  c.corpus = stored_corpus(info);
   const bool has_mode = info.metadata.count("mode") != 0;
   if (has_mode) {
     const std::string& mode = text_at(info, "mode");

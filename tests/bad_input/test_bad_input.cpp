@@ -76,7 +76,7 @@ std::string replace_first(const std::string& text, const std::string& pattern,
 
 }  // namespace
 
-TEST_CASE("Bad corpora: missing, a directory, unreadable, empty, short, not UTF-8, NUL bytes",
+TEST_CASE("Bad corpora: missing, an empty folder, unreadable, empty, short, not UTF-8, NUL bytes",
           "[bad_input]") {
   temp_dir dir;
   write_text(dir / "corpus.txt", test_support::small_corpus());
@@ -90,10 +90,14 @@ TEST_CASE("Bad corpora: missing, a directory, unreadable, empty, short, not UTF-
                "nietzsche, tinyshakespeare, moes_tavern"});
   // A path through a file: ENOTDIR, not a crash.
   check_error(train(dir / "corpus.txt/inner.txt"), {"is neither a readable file nor a known name"});
+  // A folder is read as its files; one with none to read (hidden ones and subfolders are
+  // skipped) is refused.
   ::mkdir((dir / "a_directory").c_str(), 0755);
+  ::mkdir((dir / "a_directory/sub").c_str(), 0755);
+  write_text(dir / "a_directory/.hidden.txt", test_support::small_corpus());
   check_error(train(dir / "a_directory"),
-              {"'" + dir / "a_directory" + "' is a directory, not a file",
-               "pass the path of a file inside it"});
+              {"the corpus folder '" + dir / "a_directory" + "' has no file to read",
+               "hidden files and subfolders are skipped"});
 
   // Unreadable: permissions do not stop root, so the tool runs as `nobody` then.
   write_text(dir / "secret.txt", test_support::small_corpus());
@@ -139,7 +143,7 @@ TEST_CASE("Bad corpora: missing, a directory, unreadable, empty, short, not UTF-
   check_error(train(dir / "utf16.txt"), {"NUL byte at byte offset 3"});
 
   // eval and stats read corpora the same way.
-  check_error(run_cli("stats --corpus " + quote(dir / "a_directory")), {"is a directory"});
+  check_error(run_cli("stats --corpus " + quote(dir / "a_directory")), {"has no file to read"});
   check_error(run_cli("stats --corpus " + quote(dir / "nul.txt")), {"NUL byte"});
   CHECK_FALSE(exists(dir / "m.safetensors"));
 }
