@@ -141,3 +141,48 @@ TEST_CASE("An output that is one of the corpus's files is refused before any wor
   CHECK(from_stdin.exit_code == 1);
   CHECK_THAT(from_stdin.err, Catch::Contains("is the input '/dev/stdin'"));
 }
+
+TEST_CASE("generate reads its prime from a file or standard input, never with --prime", "[cli]") {
+  temp_dir dir;
+  write_text(dir / "corpus.txt", test_support::small_corpus(1500));
+  const std::string model = quote(dir / "m.safetensors");
+  REQUIRE(run_cli("train --corpus " + quote(dir / "corpus.txt") + tiny + " --out " + model)
+              .exit_code == 0);
+  const std::string prime = "the quick brown fox\nman is ";
+  write_text(dir / "prime.txt", prime);
+  const std::string flags = " --length 60 --seed 5 --temperature 0.7 --model " + model;
+  const auto given = run_cli("generate --prime " + quote(prime) + flags);
+  REQUIRE(given.exit_code == 0);
+  CHECK(given.out.compare(0, prime.size(), prime) == 0);
+  const auto from_file = run_cli("generate --prime-file " + quote(dir / "prime.txt") + flags);
+  INFO(from_file.err);
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out == given.out);
+  const auto from_stdin =
+      run_with_input("", "generate --prime-file -" + flags, "< " + quote(dir / "prime.txt"));
+  CHECK(from_stdin.exit_code == 0);
+  CHECK(from_stdin.out == given.out);
+  const auto piped = run_with_input("cat " + quote(dir / "prime.txt") + " |",
+                                    "generate --prime-file -" + flags, "");
+  CHECK(piped.exit_code == 0);
+  CHECK(piped.out == given.out);
+
+  // Both primes: a usage error.  An empty file, a binary one, --out onto it: errors, file kept.
+  const auto both =
+      run_cli("generate --prime x --prime-file " + quote(dir / "prime.txt") + flags);
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err, Catch::StartsWith("charlstm: error: ") && Catch::Contains("--prime"));
+  write_text(dir / "empty.txt", "");
+  const auto empty = run_cli("generate --prime-file " + quote(dir / "empty.txt") + flags);
+  CHECK(empty.exit_code == 1);
+  CHECK_THAT(empty.err, Catch::Contains("--prime-file " + dir / "empty.txt" + " is empty"));
+  write_text(dir / "binary.txt", std::string("ab\0cd", 5));
+  const auto binary = run_cli("generate --prime-file " + quote(dir / "binary.txt") + flags);
+  CHECK(binary.exit_code == 1);
+  CHECK_THAT(binary.err, Catch::Contains("NUL byte at byte offset 2"));
+  const auto onto = run_cli("generate --prime-file " + quote(dir / "prime.txt") + flags +
+                            " --force --out " + quote(dir / "prime.txt"));
+  CHECK(onto.exit_code == 1);
+  CHECK_THAT(onto.err, Catch::Contains("is the input '" + dir / "prime.txt" + "'"));
+  CHECK(charlstm::read_file_bytes(dir / "prime.txt") == prime);
+}

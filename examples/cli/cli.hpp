@@ -45,7 +45,7 @@ struct train_options {
 };
 
 struct generate_options {
-  std::string model, prime, temperatures = "1.0", stop, out;
+  std::string model, prime, prime_file, temperatures = "1.0", stop, out;
   long length = 400, top_k = 0, num_samples = 1;
   double top_p = 1.0;
   unsigned long long seed = 1;

@@ -48,11 +48,24 @@ int generate(const generate_options& o) {
               " are kept in memory until each ends: at most " + std::to_string(max_kept_tokens) +
               " tokens in all; lower --length or --num-samples, or generate one sample at a "
               "time (it streams)");
-  // The output is checked before any work, and is never the model being read.
+  // The output is checked before any work, and is never the model or the prime file being read.
+  const std::vector<std::string> inputs =
+      o.prime_file.empty() ? std::vector<std::string>{o.model}
+                           : std::vector<std::string>{o.model, input_paths({o.prime_file})[0]};
   std::unique_ptr<output_file> file;
   if (!o.out.empty()) {
     file = std::make_unique<output_file>(
-        check_output(o.out, "--out", output_kind::text, {o.model}, o.force));
+        check_output(o.out, "--out", output_kind::text, inputs, o.force));
+  }
+  // The prime file's text as it is (a final newline included), checked as a corpus file is.
+  std::string prime_utf8 = o.prime;
+  if (!o.prime_file.empty()) {
+    const bool standard_input = o.prime_file == charlstm::standard_input_name;
+    const std::string name = standard_input ? "standard input" : o.prime_file;
+    prime_utf8 = read_input(standard_input ? "/dev/stdin" : o.prime_file, "prime file", 5);
+    charlstm::document_text(prime_utf8, "--prime-file " + name);
+    require(!prime_utf8.empty(), "--prime-file " + name + " is empty: give a text to start from, or "
+                            "leave out --prime-file to start from the training text");
   }
   // One stream per (temperature, sample), temperature-major: the batch the model advances.
   std::vector<charlstm::sampling_options> options;
@@ -73,7 +86,8 @@ int generate(const generate_options& o) {
   charlstm::model<float> model = load_model(o.model, info);
   activity doing("generating " + std::to_string(samples) + " sample(s)",
                  "lower --num-samples or --length");
-  std::vector<charlstm::token_id> prime = charlstm::encode_prime(info, o.prime, o.drop_unknown);
+  std::vector<charlstm::token_id> prime =
+      charlstm::encode_prime(info, prime_utf8, o.drop_unknown);
   if (o.window) {
     const charlstm::index stored = charlstm::read_inference_settings(info).maxlen;
     require(stored > 0, "checkpoint metadata has no 'maxlen' (not written by `charlstm train`?)");

@@ -145,8 +145,12 @@ int main(int argc, char** argv) {
   generate_options g;
   CLI::App* gen_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
   gen_cmd->add_option("--model", g.model, "checkpoint")->required();
-  gen_cmd->add_option("--prime", g.prime,
-                      "text to start from (default: a window of the training text)");
+  CLI::Option* prime_flag = gen_cmd->add_option(
+      "--prime", g.prime, "text to start from (default: a window of the training text)");
+  gen_cmd
+      ->add_option("--prime-file", g.prime_file,
+                   "read the text to start from from this file (-: standard input), as it is")
+      ->excludes(prime_flag);
   gen_cmd->add_option("--length", g.length, "tokens (characters or words) to generate per sample")
       ->capture_default_str();
   gen_cmd
