@@ -60,7 +60,7 @@ foreach(header ${headers})
   endforeach()
 endforeach()
 
-set(numeric adam dense gemm gemv generate init loss lowercase lowercase_table lstm model optimizer
+set(numeric adam dense fine_tune gemm gemv generate init loss lowercase lowercase_table lstm model optimizer
     parallel random rmsprop sampler simd statistics tensor trainer utf8 vectorizer vocabulary words)
 foreach(name ${numeric})
   closure(${name}.hpp reached)

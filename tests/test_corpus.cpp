@@ -94,9 +94,9 @@ TEST_CASE("A corpus of several files and a folder, in order, joined by a blank l
 
   const std::vector<std::string> files =
       charlstm::corpus_files({dir / "one.txt", dir / "folder", dir / "two.txt"});
-  const std::vector<std::string> expected = {dir / "one.txt", dir / "folder/B.txt",
-                                             dir / "folder/a.txt", dir / "folder/b.txt",
-                                             dir / "folder/\xc3\xa9.txt", dir / "two.txt"};
+  const std::vector<std::string> expected = {
+      dir / "one.txt",      dir / "folder/B.txt",        dir / "folder/a.txt",
+      dir / "folder/b.txt", dir / "folder/\xc3\xa9.txt", dir / "two.txt"};
   CHECK(files == expected);
   // A folder named with a trailing slash lists the same files, without a doubled slash.
   CHECK(charlstm::corpus_files({dir / "folder/"}).front() == dir / "folder/B.txt");
@@ -113,11 +113,11 @@ TEST_CASE("A corpus refuses a binary file, an empty folder and standard input tw
   test_support::temp_dir dir;
   ::mkdir((dir / "folder").c_str(), 0755);
   test_support::write_text(dir / "folder/.only_hidden", "text");
-  CHECK_THROWS_WITH(charlstm::corpus_files({dir / "folder"}),
-                    Catch::Contains("the corpus folder '" + dir / "folder" +
-                                    "' has no file to read"));
+  CHECK_THROWS_WITH(
+      charlstm::corpus_files({dir / "folder"}),
+      Catch::Contains("the corpus folder '" + dir / "folder" + "' has no file to read"));
   test_support::write_text(dir / "folder/a.txt", "text");
-  test_support::write_text(dir / "folder/b.bin", std::string("\x7f" "ELF\x02\x01\x00\x00", 8));
+  test_support::write_text(dir / "folder/b.bin", std::string("\177ELF\002\001\000\000", 8));
   const std::vector<std::string> files = charlstm::corpus_files({dir / "folder"});
   REQUIRE(files.size() == 2);
   CHECK_THROWS_WITH(charlstm::load_corpus(files, false),

@@ -61,8 +61,8 @@ TEST_CASE("train reads several files and a folder, joined by a blank line, and r
              Catch::Contains("(2 files): " + std::to_string(joined.size()) + " characters"));
   charlstm::checkpoint_info info = info_of(dir / "two.safetensors");
   CHECK(info.vocab.as_chars().symbols == symbols_of(joined));
-  CHECK(info.metadata.at("corpus_list") ==
-        "[" + charlstm::json_quote(dir / "a.txt") + "," + charlstm::json_quote(dir / "b.txt") + "]");
+  CHECK(info.metadata.at("corpus_list") == "[" + charlstm::json_quote(dir / "a.txt") + "," +
+                                               charlstm::json_quote(dir / "b.txt") + "]");
   // Resumed without --corpus, the run reads the stored list again.
   const auto resumed =
       run_cli("train --resume " + quote(dir / "two.safetensors") + " --epochs 2 --threads 1");
@@ -86,7 +86,7 @@ TEST_CASE("train reads several files and a folder, joined by a blank line, and r
              Catch::Contains(" (2 files): " + std::to_string(a.size() + 2 + b.size())));
 
   // A binary file in the folder is refused, naming it.
-  write_text(dir / "texts/3rd.bin", std::string("\x7f" "ELF\x02\x01\x00\x00", 8));
+  write_text(dir / "texts/3rd.bin", std::string("\177ELF\002\001\000\000", 8));
   const auto binary = run_cli("train --corpus " + quote(dir / "texts") + tiny + " --out " +
                               quote(dir / "binary.safetensors"));
   CHECK(binary.exit_code == 1);
@@ -146,8 +146,9 @@ TEST_CASE("generate reads its prime from a file or standard input, never with --
   temp_dir dir;
   write_text(dir / "corpus.txt", test_support::small_corpus(1500));
   const std::string model = quote(dir / "m.safetensors");
-  REQUIRE(run_cli("train --corpus " + quote(dir / "corpus.txt") + tiny + " --out " + model)
-              .exit_code == 0);
+  REQUIRE(
+      run_cli("train --corpus " + quote(dir / "corpus.txt") + tiny + " --out " + model).exit_code ==
+      0);
   const std::string prime = "the quick brown fox\nman is ";
   write_text(dir / "prime.txt", prime);
   const std::string flags = " --length 60 --seed 5 --temperature 0.7 --model " + model;
@@ -168,8 +169,7 @@ TEST_CASE("generate reads its prime from a file or standard input, never with --
   CHECK(piped.out == given.out);
 
   // Both primes: a usage error.  An empty file, a binary one, --out onto it: errors, file kept.
-  const auto both =
-      run_cli("generate --prime x --prime-file " + quote(dir / "prime.txt") + flags);
+  const auto both = run_cli("generate --prime x --prime-file " + quote(dir / "prime.txt") + flags);
   CHECK(both.exit_code == 2);
   CHECK_THAT(both.err, Catch::StartsWith("charlstm: error: ") && Catch::Contains("--prime"));
   write_text(dir / "empty.txt", "");

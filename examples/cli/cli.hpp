@@ -29,7 +29,7 @@ constexpr long default_max_char_vocab = 1000;
 
 struct train_options {
   std::vector<std::string> corpus = {"nietzsche"};  // files, folders, names, or "-"
-  std::string out, resume, temperatures = "0.2,0.5,1.0,1.2";
+  std::string out, resume, init_from, temperatures = "0.2,0.5,1.0,1.2";
   std::string tokens = "char";
   long max_vocab = static_cast<long>(charlstm::default_max_vocab);
   std::string mode = "sequence", optimizer = "rmsprop";

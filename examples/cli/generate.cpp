@@ -64,8 +64,9 @@ int generate(const generate_options& o) {
     const std::string name = standard_input ? "standard input" : o.prime_file;
     prime_utf8 = read_input(standard_input ? "/dev/stdin" : o.prime_file, "prime file", 5);
     charlstm::document_text(prime_utf8, "--prime-file " + name);
-    require(!prime_utf8.empty(), "--prime-file " + name + " is empty: give a text to start from, or "
-                            "leave out --prime-file to start from the training text");
+    require(!prime_utf8.empty(), "--prime-file " + name +
+                                     " is empty: give a text to start from, or "
+                                     "leave out --prime-file to start from the training text");
   }
   // One stream per (temperature, sample), temperature-major: the batch the model advances.
   std::vector<charlstm::sampling_options> options;
@@ -86,8 +87,7 @@ int generate(const generate_options& o) {
   charlstm::model<float> model = load_model(o.model, info);
   activity doing("generating " + std::to_string(samples) + " sample(s)",
                  "lower --num-samples or --length");
-  std::vector<charlstm::token_id> prime =
-      charlstm::encode_prime(info, prime_utf8, o.drop_unknown);
+  std::vector<charlstm::token_id> prime = charlstm::encode_prime(info, prime_utf8, o.drop_unknown);
   if (o.window) {
     const charlstm::index stored = charlstm::read_inference_settings(info).maxlen;
     require(stored > 0, "checkpoint metadata has no 'maxlen' (not written by `charlstm train`?)");

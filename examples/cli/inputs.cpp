@@ -98,9 +98,9 @@ std::string read_input(const std::string& path, const std::string& what, double 
 }
 
 std::u32string load_corpus(const std::vector<std::string>& files, bool lower) {
-  const std::string what = files.size() == 1 ? "the corpus '" + files.front() + "'"
-                                             : "the corpus's " + std::to_string(files.size()) +
-                                                   " files";
+  const std::string what = files.size() == 1
+                               ? "the corpus '" + files.front() + "'"
+                               : "the corpus's " + std::to_string(files.size()) + " files";
   activity doing("reading " + what, "use a smaller part of it");
   // Per file, the bytes, then the text as code points (4 bytes each), then the ids (4 each).
   return charlstm::read_corpus(files, lower, [](const std::string& path) {

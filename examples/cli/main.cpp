@@ -115,7 +115,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
       ->capture_default_str();
-  train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  CLI::Option* resume_flag =
+      train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  train_cmd
+      ->add_option("--init-from", t.init_from,
+                   "fine-tune: a new run from this model's weights (its architecture and token "
+                   "kind), the vocabulary grown by the corpus's new symbols")
+      ->excludes(resume_flag);
   train_cmd->add_flag("--force", t.force,
                       "replace an existing --out that is a regular file but not a checkpoint");
   train_cmd

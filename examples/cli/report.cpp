@@ -53,6 +53,7 @@ std::string reproduce_command(const charlstm::checkpoint_info& info, const std::
     for (const std::string& argument : charlstm::stored_corpus(info))
       cmd += " " + quoted_if_needed(argument);
   }
+  if (has("init_from")) add("--init-from", get("init_from"));
   const bool word = has("tokens") && get("tokens") == "word";
   if (word) {
     add("--tokens", "word");

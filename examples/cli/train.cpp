@@ -232,6 +232,31 @@ charlstm::training_config resumed_config(charlstm::training_config stored,
   return stored;
 }
 
+// A fine-tuning run (--init-from PATH) takes the architecture and token kind of `base` (a flag
+// given explicitly that contradicts them is an error naming both values) and, unless given, its
+// case.  Everything else is a fresh run's, from the flags.
+void take_base_model(charlstm::training_config& c, const charlstm::model<float>& base,
+                     const charlstm::checkpoint_info& info, const std::string& path,
+                     const CLI::App& cmd) {
+  const auto keep = [&](const char* flag, const std::string& given, const std::string& stored) {
+    require(cmd.count(flag) == 0 || given == stored,
+            std::string(flag) + " " + given + " differs from " + stored + ", the --init-from " +
+                "model's: fine-tuning keeps the model's architecture (leave " + flag + " out)");
+  };
+  const auto kind = [](charlstm::token_kind k) {
+    return std::string(k == charlstm::token_kind::word ? "word" : "char");
+  };
+  keep("--hidden", std::to_string(c.hidden), std::to_string(base.hidden_size()));
+  keep("--layers", std::to_string(c.layers), std::to_string(base.layers()));
+  keep("--tokens", kind(c.tokens), kind(info.vocab.kind()));
+  c.hidden = base.hidden_size();
+  c.layers = base.layers();
+  c.tokens = info.vocab.kind();
+  if (cmd.count("--lowercase") == 0 && info.metadata.count("lowercase") != 0)
+    c.lowercase = charlstm::read_inference_settings(info).lowercase;
+  c.init_from = path;
+}
+
 }  // namespace
 
 int train(train_options o, const CLI::App& cmd) {
@@ -252,6 +277,13 @@ int train(train_options o, const CLI::App& cmd) {
     state = charlstm::read_training_state(resumed, stored, *model, std::move(opt));
     c = resumed_config(stored, c, state, resumed.vocab, cmd);
   }
+  // Fine-tuning: the base model, whose weights start the new run.
+  charlstm::checkpoint_info base_info;
+  std::optional<charlstm::model<float>> base;
+  if (!o.init_from.empty()) {
+    base.emplace(load_model(o.init_from, base_info));
+    take_base_model(c, *base, base_info, o.init_from, cmd);
+  }
   require(!c.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
   require(!c.out.empty(), "train: give --out MODEL, the checkpoint to write");
   charlstm::validate(c);
@@ -262,12 +294,15 @@ int train(train_options o, const CLI::App& cmd) {
   const std::string path = files.size() == 1 ? files.front()
                                              : charlstm::corpus_setting_text(c.corpus) + " (" +
                                                    std::to_string(files.size()) + " files)";
-  const std::unique_ptr<run_lock> lock = check_run_files(c.out, o.force, input_paths(files));
+  std::vector<std::string> inputs = input_paths(files);
+  if (base) inputs.push_back(o.init_from);
+  const std::unique_ptr<run_lock> lock = check_run_files(c.out, o.force, inputs);
   std::u32string text = load_corpus(files, c.lowercase);
   require(!text.empty(), "corpus '" + path + "' is empty: pass a text file with at least " +
                              std::to_string(c.maxlen + 1) + " characters");
   const charlstm::token_vocabulary vocab =
-      model ? resumed.vocab
+      model  ? resumed.vocab
+      : base ? charlstm::grown_vocabulary(base_info.vocab, text, c.max_vocab)
       : c.tokens == charlstm::token_kind::word
           ? charlstm::token_vocabulary(charlstm::word_vocabulary(text, c.max_vocab))
           : charlstm::token_vocabulary(charlstm::char_vocabulary(text));
@@ -300,6 +335,15 @@ int train(train_options o, const CLI::App& cmd) {
                  "training a model of " + std::to_string(vocab.size()) + " symbols with " + sizes,
                  lower);
   activity doing("training (" + sizes + ")", lower);
+  if (base) {
+    std::fprintf(stderr, "fine-tuning %s (%ld x LSTM(%ld)): %ld symbols, %ld of them new\n",
+                 o.init_from.c_str(), static_cast<long>(c.layers), static_cast<long>(c.hidden),
+                 static_cast<long>(vocab.size()),
+                 static_cast<long>(vocab.size() - base_info.vocab.size()));
+    model.emplace(charlstm::grow_vocabulary(*base, base_info.vocab, vocab, c.seed));
+    base.reset();
+    state = charlstm::training_state<float>::fresh(c, *model);
+  }
   if (!model) {
     model.emplace(vocab.size(), c.hidden, c.seed, c.layers);
     state = charlstm::training_state<float>::fresh(c, *model);

@@ -11,6 +11,7 @@
 #include "engine.hpp"
 #include "error.hpp"
 #include "file.hpp"
+#include "fine_tune.hpp"
 #include "gemm.hpp"
 #include "gemv.hpp"
 #include "generate.hpp"

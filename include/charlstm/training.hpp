@@ -53,6 +53,7 @@ struct training_config {
   double val_fraction = 0.1;  // held out at the end of the corpus
   bool lowercase = true;
   std::uint64_t seed = 1;
+  std::string init_from;  // the model a fine-tuning run started from ("": none); shown only
   // This run's.
   token_kind tokens = token_kind::character;  // a new model's (a resumed one keeps its vocabulary)
   index max_vocab = 10000;                    // word vocabulary cap
@@ -253,11 +254,13 @@ checkpoint_info training_checkpoint_info(const token_vocabulary& vocab, const tr
       {"sample_window", encode_utf8(sample_window)},
       {"bad_epochs", std::to_string(s.bad_epochs)}};
   if (std::isfinite(s.best_val)) meta["best_val"] = fixed(s.best_val, 17);
+  if (!c.init_from.empty()) meta["init_from"] = c.init_from;
   // One argument is "corpus" alone, as before several were possible; several are a JSON array
   // of strings in "corpus_list" too ("corpus" then shows them joined by spaces).
   if (c.corpus.size() != 1) {
     std::string list;
-    for (const std::string& argument : c.corpus) list += (list.empty() ? "" : ",") + json_quote(argument);
+    for (const std::string& argument : c.corpus)
+      list += (list.empty() ? "" : ",") + json_quote(argument);
     meta["corpus_list"] = "[" + list + "]";
   }
   std::map<std::string, matrix<double>> tensors;
@@ -307,8 +310,8 @@ inline double number_at(const checkpoint_info& info, const std::string& key) {
 inline std::vector<std::string> stored_corpus(const checkpoint_info& info) {
   const auto list = info.metadata.find("corpus_list");
   if (list == info.metadata.end()) return {training_detail::text_at(info, "corpus")};
-  const json_value v = parse_json(list->second.data(), list->second.size(),
-                                  "checkpoint metadata 'corpus_list'");
+  const json_value v =
+      parse_json(list->second.data(), list->second.size(), "checkpoint metadata 'corpus_list'");
   require(v.type == json_value::kind::array,
           "checkpoint metadata 'corpus_list' is not a JSON array: the checkpoint is damaged");
   std::vector<std::string> corpus;
@@ -336,6 +339,8 @@ training_config read_training_config(const checkpoint_info& info, const model<S>
   using namespace training_detail;
   training_config c;
   c.corpus = stored_corpus(info);
+  if (const auto from = info.metadata.find("init_from"); from != info.metadata.end())
+    c.init_from = from->second;
   const bool has_mode = info.metadata.count("mode") != 0;
   if (has_mode) {
     const std::string& mode = text_at(info, "mode");
