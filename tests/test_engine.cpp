@@ -1,9 +1,10 @@
 // The training engine through the public API: a run stopped on request and resumed from its
 // checkpoint ends bit-identical to the uninterrupted run (examples/resume.cpp's logic, in both
 // modes); the one divergence guard names the active optimizer; the checkpoint's training state
-// is validated before anything uses it.
+// is validated before anything uses it; a resumed run's configuration and a prepared corpus.
 #include <catch2/catch.hpp>
 #include <charlstm/charlstm.hpp>
+#include <set>
 #include <string>
 
 #include "support/run.hpp"
@@ -176,4 +177,81 @@ TEST_CASE("The corpus setting is stored as one argument, or as a list when sever
   old.metadata["corpus_list"] = R"({"a": 1})";
   CHECK_THROWS_WITH(charlstm::read_training_config(old, m),
                     Catch::Contains("'corpus_list' is not a JSON array"));
+}
+
+TEST_CASE("resumed_config keeps the checkpoint's settings unless a flag was given explicitly",
+          "[engine]") {
+  charlstm::training_config stored = small_config(charlstm::training_mode::sequence, "m");
+  stored.lr = 0.01, stored.corpus = {"a.txt"};
+  charlstm::training_config given = stored;
+  given.hidden = 64, given.lr = 0.5, given.corpus = {"b.txt"}, given.epochs = 9, given.threads = 1;
+  given.max_steps = 40, given.out = "n";
+  charlstm::training_state<float> at_boundary, part_way;
+  part_way.epoch = 2, part_way.epoch_batch = 3;
+  const auto only = [](std::set<std::string> flags) {
+    return [flags](const std::string& flag) { return flags.count(flag) != 0; };
+  };
+  // Nothing given: the stored settings, this run's own ones from `given`.
+  const auto none = charlstm::resumed_config(stored, given, at_boundary, only({}));
+  CHECK(none.hidden == stored.hidden);
+  CHECK(none.lr == 0.01);
+  CHECK(none.corpus == std::vector<std::string>{"a.txt"});
+  CHECK(none.epochs == 9);
+  CHECK(none.threads == 1);
+  CHECK(none.max_steps == 40);
+  CHECK(none.out == "n");
+  // An adjustable flag given explicitly changes the stored value.
+  const auto adjusted =
+      charlstm::resumed_config(stored, given, at_boundary, only({"--lr", "--corpus"}));
+  CHECK(adjusted.lr == 0.5);
+  CHECK(adjusted.corpus == std::vector<std::string>{"b.txt"});
+  CHECK(adjusted.hidden == stored.hidden);
+  // A stored setting that cannot change is an error naming both values.
+  CHECK_THROWS_WITH(charlstm::resumed_config(stored, given, at_boundary, only({"--hidden"})),
+                    "--hidden 64 differs from the checkpoint's 12");
+  // Part-way through an epoch the data cannot change.
+  CHECK_THROWS_WITH(charlstm::resumed_config(stored, given, part_way, only({"--corpus"})),
+                    Catch::Contains("--corpus b.txt differs from the checkpoint's a.txt, which "
+                                    "stopped part-way through epoch 3"));
+  CHECK(charlstm::resumed_config(stored, given, part_way, only({"--lr"})).lr == 0.5);
+  // The token kind is the checkpoint's; asking for another one is refused.
+  given.tokens = charlstm::token_kind::word;
+  CHECK(charlstm::resumed_config(stored, given, at_boundary, only({})).tokens ==
+        charlstm::token_kind::character);
+  CHECK_THROWS_WITH(charlstm::resumed_config(stored, given, at_boundary, only({"--tokens"})),
+                    "--tokens word differs from the checkpoint's char");
+}
+
+TEST_CASE("prepare_training_corpus builds the vocabulary, the ids and the split", "[engine]") {
+  charlstm::training_config c = small_config(charlstm::training_mode::window, "m");
+  const std::string text = test_support::small_corpus();
+  const charlstm::training_corpus p =
+      charlstm::prepare_training_corpus(charlstm::decode_utf8(text), c, "small");
+  const charlstm::char_vocabulary expected(charlstm::decode_utf8(text));
+  CHECK(p.vocab.kind() == charlstm::token_kind::character);
+  CHECK(p.vocab.size() == expected.size());
+  CHECK(p.characters == text.size());
+  CHECK(p.tokens == text.size());
+  CHECK(p.data.ids == expected.encode(charlstm::decode_utf8(text)));
+  CHECK(p.data.n_train == static_cast<charlstm::index>(static_cast<double>(text.size()) * 0.9));
+  CHECK(p.data.train_windows.size() > 0);
+  // Words: fewer tokens than characters, the vocabulary capped.
+  c.tokens = charlstm::token_kind::word, c.max_vocab = 8;
+  const auto words = charlstm::prepare_training_corpus(charlstm::decode_utf8(text), c, "small");
+  CHECK(words.vocab.kind() == charlstm::token_kind::word);
+  CHECK(words.vocab.size() == 8);
+  CHECK(words.characters == text.size());
+  CHECK(words.tokens < text.size() / 3);
+  // A given vocabulary is used as it is: no cap, and a character outside it is an error.
+  c.tokens = charlstm::token_kind::character, c.max_char_vocab = 5;
+  CHECK_THROWS_WITH(charlstm::prepare_training_corpus(charlstm::decode_utf8(text), c, "small"),
+                    Catch::Contains("distinct characters, more than --max-char-vocab 5"));
+  const charlstm::token_vocabulary given = p.vocab;
+  CHECK(charlstm::prepare_training_corpus(charlstm::decode_utf8(text), c, "small", given)
+            .vocab.size() == expected.size());
+  CHECK_THROWS_WITH(
+      charlstm::prepare_training_corpus(charlstm::decode_utf8(text + "{"), c, "small", given),
+      Catch::Contains("corpus small"));
+  CHECK_THROWS_WITH(charlstm::prepare_training_corpus(U"", c, "empty.txt"),
+                    Catch::Contains("corpus 'empty.txt' is empty"));
 }

@@ -6,9 +6,10 @@
 // (progress, metrics, samples), and the caller asks it to stop through one (a signal handler
 // sets a flag the callback reads).
 //
-//   training_data data = make_training_data(ids, config, "corpus.txt");
+//   training_corpus corpus = prepare_training_corpus(load_text("corpus.txt", true), config,
+//                                                    "corpus.txt");  // training_data.hpp
 //   training_state<float> state = training_state<float>::fresh(config, m);
-//   fit_result r = fit(config, data, vocab, m, state, events);
+//   fit_result r = fit(config, corpus.data, corpus.vocab, m, state, events);
 //
 // Resuming is the same call with the model and state read from the checkpoint (training.hpp);
 // the run then continues bit-identically, with the same thread count.  Not the tool (no flags,
@@ -27,65 +28,9 @@
 #include "generate.hpp"
 #include "trainer.hpp"
 #include "training.hpp"
+#include "training_data.hpp"
 
 namespace charlstm {
-
-// The corpus as a run reads it: the token ids, the training part first and the validation
-// part (the last val_fraction) after it, cut into windows or streams.  The sets point into
-// `ids`: a training_data is moved, never copied.
-struct training_data {
-  std::vector<token_id> ids;
-  index n_train = 0, n_val = 0;
-  window_set train_windows, val_windows;    // window mode
-  stream_set train_streams, val_streams;    // sequence mode
-
-  training_data() = default;
-  training_data(const training_data&) = delete;
-  training_data& operator=(const training_data&) = delete;
-  training_data(training_data&&) = default;
-  training_data& operator=(training_data&&) = default;
-
-  const token_id* train_ids() const { return ids.data(); }
-  const token_id* val_ids() const { return ids.data() + n_train; }
-  // Batches per epoch.
-  index batches(const training_config& c) const {
-    return c.mode == training_mode::sequence ? train_streams.batches()
-                                             : (train_windows.size() + c.batch - 1) / c.batch;
-  }
-};
-
-// Splits `ids` for `c` and checks that both parts are long enough; `source` names the corpus in
-// messages.
-inline training_data make_training_data(std::vector<token_id> ids, const training_config& c,
-                                        const std::string& source) {
-  training_data d;
-  d.ids = std::move(ids);
-  d.n_train = static_cast<index>(static_cast<double>(d.ids.size()) * (1 - c.val_fraction));
-  d.n_val = static_cast<index>(d.ids.size()) - d.n_train;
-  require(d.n_train > c.maxlen,
-          "corpus '" + source + "' has " + std::to_string(d.ids.size()) + " characters (" +
-              std::to_string(d.n_train) + " for training after --val-fraction " +
-              training_detail::general(c.val_fraction) + "), fewer than maxlen + 1 = " +
-              std::to_string(c.maxlen + 1) + ": use a longer text or a smaller --maxlen");
-  if (c.mode == training_mode::sequence) {
-    d.train_streams = make_streams(d.train_ids(), d.n_train, c.batch, c.seq_len);
-    require(c.val_fraction == 0 || d.n_val >= 2,
-            "the validation part (" + std::to_string(d.n_val) +
-                " characters) is too short: raise --val-fraction or pass --val-fraction 0");
-    if (c.val_fraction > 0) {
-      d.val_streams =
-          make_streams(d.val_ids(), d.n_val, std::min<index>(c.batch, d.n_val - 1), c.seq_len);
-    }
-  } else {
-    d.train_windows = make_windows(d.train_ids(), d.n_train, c.maxlen, c.step);
-    d.val_windows = {d.val_ids(), d.n_val, c.maxlen, c.step};
-    require(c.val_fraction == 0 || d.val_windows.size() > 0,
-            "the validation part (" + std::to_string(d.n_val) +
-                " characters) is shorter than maxlen + 1: " +
-                "raise --val-fraction, lower --maxlen, or pass --val-fraction 0");
-  }
-  return d;
-}
 
 // What the events receive.
 struct epoch_begin {

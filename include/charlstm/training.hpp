@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <map>
 #include <random>
@@ -219,6 +220,59 @@ inline std::vector<config_difference> stored_differences(const training_config& 
   text("--lowercase", given.lowercase ? "on" : "off", stored.lowercase ? "on" : "off");
   count("--seed", static_cast<long long>(given.seed), static_cast<long long>(stored.seed));
   return out;
+}
+
+// A resumed run's configuration: the checkpoint's stored settings, and this run's own ones
+// (epochs, limits, threads, sampling, out, vocabulary caps) from `given`.  A stored setting that
+// `given` changes counts only when `explicitly(flag)` says its flag was given; then it is an
+// error naming both values, except for those a resumed run may change: --lr, --lr-decay,
+// --lr-decay-after, --patience, --clip-norm, --dropout, and at an epoch boundary --corpus and
+// --val-fraction (part-way through an epoch they would change its batches).
+//   training_config c = resumed_config(read_training_config(info, m), flags, state,
+//                                      [&](const std::string& f) { return cmd.count(f) != 0; });
+// Pitfall: a flag not given explicitly takes the checkpoint's value even when `given` holds
+// another (a default), so `explicitly` must say what the user typed, not what differs.
+template <class S>
+training_config resumed_config(training_config stored, const training_config& given,
+                               const training_state<S>& state,
+                               const std::function<bool(const std::string& flag)>& explicitly) {
+  static const char* const adjustable[] = {"--lr",           "--lr-decay",  "--lr-decay-after",
+                                           "--patience",     "--clip-norm", "--dropout",
+                                           "--val-fraction", "--corpus"};
+  for (const config_difference& d : stored_differences(stored, given)) {
+    if (!explicitly(d.flag)) continue;  // not given: the checkpoint's
+    bool may_change = false;
+    for (const char* flag : adjustable) may_change = may_change || d.flag == flag;
+    require(may_change, d.flag + " " + d.given + " differs from the checkpoint's " + d.stored);
+    require(state.epoch_batch == 0 || (d.flag != "--corpus" && d.flag != "--val-fraction"),
+            d.flag + " " + d.given + " differs from the checkpoint's " + d.stored +
+                ", which stopped part-way through epoch " + std::to_string(state.epoch + 1) +
+                ": resume that epoch with the checkpoint's");
+    if (d.flag == "--lr") stored.lr = given.lr;
+    if (d.flag == "--lr-decay") stored.lr_decay = given.lr_decay;
+    if (d.flag == "--lr-decay-after") stored.lr_decay_after = given.lr_decay_after;
+    if (d.flag == "--patience") stored.patience = given.patience;
+    if (d.flag == "--clip-norm") stored.clip_norm = given.clip_norm;
+    if (d.flag == "--dropout") stored.dropout = given.dropout;
+    if (d.flag == "--val-fraction") stored.val_fraction = given.val_fraction;
+    if (d.flag == "--corpus") stored.corpus = given.corpus;
+  }
+  const auto kind = [](token_kind k) { return k == token_kind::word ? "word" : "char"; };
+  require(!explicitly("--tokens") || given.tokens == stored.tokens,
+          std::string("--tokens ") + kind(given.tokens) + " differs from the checkpoint's " +
+              kind(stored.tokens));
+  // This run's own settings.
+  stored.max_vocab = given.max_vocab;
+  stored.max_char_vocab = given.max_char_vocab;
+  stored.epochs = given.epochs;
+  stored.max_steps = given.max_steps;
+  stored.time_limit = given.time_limit;
+  stored.threads = given.threads;
+  stored.log_every = given.log_every;
+  stored.sample_length = given.sample_length;
+  stored.temperatures = given.temperatures;
+  stored.out = given.out;
+  return stored;
 }
 
 // The checkpoint's contents for a run: `vocab`, the stored settings of `c`, the state `s`
