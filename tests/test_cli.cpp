@@ -39,26 +39,27 @@ run load(const std::string& path, charlstm::checkpoint_info& info) {
 
 }  // namespace
 
-TEST_CASE("train prints one plain line per epoch when not a terminal", "[cli]") {
+TEST_CASE("train prints one plain line per epoch on stderr when not a terminal", "[cli]") {
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", small_corpus());
   const auto r =
       run_cli("train " + small_flags(dir) + " --epochs 2 --out " + quote(dir / "m.safetensors"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find('\r') == std::string::npos);
-  CHECK_THAT(r.out, Catch::Contains("Epoch 1/2\n") && Catch::Contains("Epoch 2/2\n"));
+  // Its product is the checkpoint: stdout stays empty, everything it says is on stderr.
+  CHECK(r.out.empty());
+  CHECK(r.err.find('\r') == std::string::npos);
+  CHECK_THAT(r.err, Catch::Contains("Epoch 1/2\n") && Catch::Contains("Epoch 2/2\n"));
   const std::regex bar(R"(\n(\d+)/\1 \[=+\] - \d+s \d+ms/step - loss: \d+\.\d{4}\n)");
-  CHECK(std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), bar),
+  CHECK(std::distance(std::sregex_iterator(r.err.begin(), r.err.end(), bar),
                       std::sregex_iterator()) == 2);
-  CHECK(std::regex_search(
-      r.out,
-      std::regex(
-          R"(loss: \d\.\d{4} \(\d\.\d{4} bits/char\) - val_loss: \d\.\d{4} \(\d\.\d{4} bits/char\))")));
+  CHECK(std::regex_search(r.err,
+                          std::regex(R"(loss: \d\.\d{4} nats/char \(\d\.\d{4} bits/char\) - )"
+                                     R"(val_loss: \d\.\d{4} nats/char \(\d\.\d{4} bits/char\))")));
   for (const char* t : {"0.2", "0.5", "1", "1.2"}) {
-    CHECK_THAT(r.out, Catch::Contains(std::string("------ temperature: ") + t + "\n"));
+    CHECK_THAT(r.err, Catch::Contains(std::string("------ temperature: ") + t + "\n"));
   }
-  CHECK_THAT(r.out, Catch::Contains("saved " + dir / "m.safetensors" + " (epoch 2, "));
+  CHECK_THAT(r.err, Catch::Contains("saved " + dir / "m.safetensors" + " (epoch 2, "));
 }
 
 TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[cli]") {
@@ -74,8 +75,9 @@ TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[
   const auto eval = run_cli("eval --model " + quote(dir / "m.safetensors") + " --corpus " +
                             quote(dir / "corpus.txt"));
   CHECK(eval.exit_code == 0);
-  CHECK(
-      std::regex_search(eval.out, std::regex(R"(loss \d\.\d{4} nats/char, \d\.\d{4} bits/char)")));
+  // Six decimals, as metrics.csv.
+  CHECK(std::regex_search(eval.out,
+                          std::regex(R"(loss \d\.\d{6} nats/char, \d\.\d{6} bits/char\n$)")));
 }
 
 TEST_CASE("The tool generates from a saved model what the model in memory generates", "[cli]") {
@@ -122,16 +124,16 @@ TEST_CASE("A time limit stops after the step that reaches it and saves like --ma
                          quote(dir / "m.safetensors"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("epoch 1 stopped after batch 1 of ") &&
+  CHECK_THAT(r.err, Catch::Contains("epoch 1 stopped after batch 1 of ") &&
                         Catch::Contains(", 1 steps in all)"));
-  CHECK_THAT(r.out, !Catch::Contains("Epoch 2/3"));
+  CHECK_THAT(r.err, !Catch::Contains("Epoch 2/3"));
   charlstm::checkpoint_info info;
   CHECK(load(dir / "m.safetensors", info).optimizer.steps == 1);
   // The limit is for this run: resuming without it trains to the end.
   const auto resumed = run_cli("train --resume " + quote(dir / "m.safetensors") + " --epochs 3");
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.exit_code == 0);
-  CHECK_THAT(resumed.out, Catch::Contains("Epoch 3/3"));
+  CHECK_THAT(resumed.err, Catch::Contains("Epoch 3/3"));
 }
 
 TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
@@ -173,7 +175,7 @@ TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the bes
                               quote(dir / "w.safetensors"));
   INFO(window.out << window.err);
   REQUIRE(window.exit_code == 0);
-  CHECK_THAT(window.out, Catch::Contains("training windows"));
+  CHECK_THAT(window.err, Catch::Contains("training windows"));
   const auto n_train = static_cast<long>(static_cast<double>(small_corpus().size()) * 0.9);
   const long windows = (n_train - 20 + 2) / 3, stream_length = (n_train - 1) / 32;
   charlstm::checkpoint_info w_info;
@@ -187,12 +189,12 @@ TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the bes
   const auto r = run_cli(deep);
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("32 streams of " + std::to_string(stream_length) +
+  CHECK_THAT(r.err, Catch::Contains("32 streams of " + std::to_string(stream_length) +
                                     " tokens in chunks of 25 (" +
                                     std::to_string((stream_length + 24) / 25) + " per epoch)") &&
                         Catch::Contains("2 layer(s) of 16, adam"));
   // lr 0.002 (Adam's default here) for epochs 1 and 2, then halved every epoch.
-  CHECK_THAT(r.out, Catch::Contains("lr: 0.002\n") && Catch::Contains("lr: 0.001\n"));
+  CHECK_THAT(r.err, Catch::Contains("lr: 0.002\n") && Catch::Contains("lr: 0.001\n"));
   charlstm::checkpoint_info info, best_info;
   const auto m = load(dir / "d.safetensors", info);
   const auto best = load(dir / "d.best.safetensors", best_info);

@@ -255,3 +255,26 @@ TEST_CASE("prepare_training_corpus builds the vocabulary, the ids and the split"
   CHECK_THROWS_WITH(charlstm::prepare_training_corpus(U"", c, "empty.txt"),
                     Catch::Contains("corpus 'empty.txt' is empty"));
 }
+
+TEST_CASE("fine_tuning_config takes the base model's shape, token kind and case", "[engine]") {
+  const charlstm::char_vocabulary vocab(U"abc");
+  const charlstm::model<float> base(vocab.size(), 6, 1, 2);
+  charlstm::checkpoint_info info(vocab, {{"lowercase", "0"}}, {});
+  charlstm::training_config flags = small_config(charlstm::training_mode::sequence, "m");
+  flags.hidden = 128, flags.layers = 1, flags.lowercase = true, flags.lr = 0.3;
+  const auto given = [](std::set<std::string> names) {
+    return [names](const std::string& flag) { return names.count(flag) != 0; };
+  };
+  const auto c = charlstm::fine_tuning_config(flags, base, info, "base.safetensors", given({}));
+  CHECK(c.hidden == 6);
+  CHECK(c.layers == 2);
+  CHECK(c.tokens == charlstm::token_kind::character);
+  CHECK_FALSE(c.lowercase);  // the base model's case, unless given
+  CHECK(c.lr == 0.3);        // everything else is the flags'
+  CHECK(c.init_from == "base.safetensors");
+  CHECK(charlstm::fine_tuning_config(flags, base, info, "b", given({"--lowercase"})).lowercase);
+  CHECK_THROWS_WITH(
+      charlstm::fine_tuning_config(flags, base, info, "b", given({"--hidden"})),
+      "--hidden 128 differs from 6, the --init-from model's: fine-tuning keeps the model's "
+      "architecture (leave --hidden out)");
+}

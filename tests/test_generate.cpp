@@ -289,7 +289,14 @@ TEST_CASE("CLI: word models, sampling flags, batches, --stop, --out, seeds", "[g
                                quote(dir / "w.safetensors"));
   INFO(trained.out << trained.err);
   REQUIRE(trained.exit_code == 0);
-  CHECK_THAT(trained.out, Catch::Contains("word tokens, 20 symbols"));
+  CHECK_THAT(trained.err, Catch::Contains("word tokens, 20 symbols"));
+  // A word model's losses are per word, never per character.
+  CHECK(std::regex_search(trained.err,
+                          std::regex(R"(loss: \d+\.\d{4} nats/word \(\d+\.\d{4} )"
+                                     R"(bits/word\) - val_loss: \d+\.\d{4} nats/word)")));
+  CHECK(trained.err.find("nats/char") == std::string::npos);
+  CHECK(trained.err.find("bits/char") == std::string::npos);
+  CHECK(trained.out.empty());
   charlstm::checkpoint_info info;
   charlstm::load_checkpoint<float>(dir / "w.safetensors", info);
   CHECK(info.vocab.kind() == charlstm::token_kind::word);

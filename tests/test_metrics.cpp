@@ -326,5 +326,5 @@ TEST_CASE("train writes metrics.csv and samples.jsonl, resumed without duplicate
   CHECK(samples[5].step == 56);
   CHECK(samples[5].seed.size() == 20);
   CHECK(charlstm::decode_utf8(samples[5].text).size() == 20);
-  CHECK_THAT(r.out, Catch::Contains(samples[5].text));
+  CHECK_THAT(r.err, Catch::Contains(samples[5].text));
 }

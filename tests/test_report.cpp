@@ -147,16 +147,26 @@ TEST_CASE("The page is self-contained and escapes the run's text", "[report]") {
   CHECK(vertex_count(points[2]) == 4);
   CHECK(vertex_count(points[3]) == 2);
   CHECK(vertex_count(points[4]) == 4);                                           // chars/s
-  CHECK_THAT(html, Catch::Contains("2.1000 <span class=\"unit\">nats</span>"));  // best val
+  CHECK_THAT(html, Catch::Contains("2.1000 <span class=\"unit\">nats/char</span>"));  // best
   CHECK(html.find("Learning rate</h2>") == std::string::npos);  // constant: no chart
   // The command that reproduces the run is shown, not the raw metadata.
   CHECK_THAT(html, Catch::Contains("<code>charlstm train --corpus"));
   // Each epoch's heading names its validation loss.
-  CHECK_THAT(html, Catch::Contains("<summary>Epoch 1 · validation loss 2.6000 nats (3.751 "
+  CHECK_THAT(html, Catch::Contains("<summary>Epoch 1 · validation loss 2.6000 nats/char (3.751 "
                                    "bits/char)"));
-  CHECK_THAT(html, Catch::Contains("<summary>Epoch 2 · validation loss 2.1000 nats"));
+  CHECK_THAT(html, Catch::Contains("<summary>Epoch 2 · validation loss 2.1000 nats/char"));
   in.runs[0].rows[3].lr = 0.005;
   CHECK(polyline_points(charlstm::render_report(in)).size() == 6);
+  // A word model's page says per word wherever it names a unit, never per character.
+  in.token = "word";
+  const std::string words = charlstm::render_report(in);
+  CHECK_THAT(words, Catch::Contains("2.1000 <span class=\"unit\">nats/word</span>") &&
+                        Catch::Contains("bits/word at step 40") &&
+                        Catch::Contains("validation loss 2.6000 nats/word (3.751 bits/word)") &&
+                        Catch::Contains("2.1000 nats/word (3.030 bits/word)") &&
+                        Catch::Contains("nats / word") && Catch::Contains("words/s"));
+  for (const char* chars : {"nats/char", "bits/char", "/ char", "chars/s", "per char"})
+    CHECK(words.find(chars) == std::string::npos);
 }
 
 TEST_CASE("The loss is drawn against wall time as well as epochs", "[report]") {

@@ -1,10 +1,13 @@
 // The tool in a shell: usage errors exit 2 with the same prefix as every other error,
-// `--version` names the SIMD target, the bash completion and the man page cover every flag, and
-// named corpora are found at run time in the documented order (nothing baked in at build time).
+// `--version` names the SIMD target, the bash completion and the man page cover every flag,
+// named corpora are found at run time in the documented order (nothing baked in at build time),
+// train keeps stdout for a product (it has none: its progress is on stderr, in timed lines with
+// the whole run's ETA when stderr is not a terminal), and its defaults are the documented recipe.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <charlstm/charlstm.hpp>
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -66,6 +69,9 @@ TEST_CASE("Usage errors exit 2 with the tool's error prefix, on one line", "[cli
       {"generate", "--model"},
       {"report", "at least one checkpoint"},
       {"completion zsh", "zsh"},
+      // No default corpus: train names one to pass.
+      {"train --out " + quote(dir / "m.safetensors"),
+       "give --corpus PATH|NAME, e.g. --corpus nietzsche"},
   };
   for (const auto& [args, names] : cases) {
     const auto r = run_cli(args);
@@ -177,4 +183,86 @@ TEST_CASE("Named corpora are found at run time: $CHARLSTM_DATA_DIR, then ../shar
                                  "/../share/charlstm/data/tinyshakespeare.txt, " + dir / "home" +
                                  "/.cache/charlstm/tinyshakespeare.txt") &&
                  Catch::Contains("CHARLSTM_OFFLINE") && Catch::Contains("CHARLSTM_DATA_DIR"));
+}
+
+TEST_CASE("train writes nothing to stdout and timed progress lines with the run's ETA to stderr",
+          "[cli][shell]") {
+  temp_dir dir;
+  write_text(dir / "corpus.txt", test_support::small_corpus(20000));
+  // 18,022 training characters in 32 streams of 563: 6 chunks of 100 per epoch.  --max-steps 8
+  // ends the run in epoch 2 although --epochs says 60; every step is past a 1 µs interval.
+  const auto r = run_cli("train --corpus " + quote(dir / "corpus.txt") +
+                         " --hidden 16 --batch 32 --sample-length 20 --threads 1 --epochs 60"
+                         " --max-steps 8 --progress-every 0.000001 --out " +
+                         quote(dir / "m.safetensors"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains("32 streams of 563 tokens in chunks of 100 (6 per epoch)"));
+  // The header counts to the epoch the run really ends in, and the plan says what ends it.
+  CHECK_THAT(r.err, Catch::Contains("run: epoch 1 to 2, at most 8 steps (to step 8, --max-steps); "
+                                    "may end sooner: --patience 5\n"));
+  CHECK_THAT(r.err, Catch::Contains("Epoch 1/2\n") && Catch::Contains("Epoch 2/2\n"));
+  CHECK(r.err.find("/60") == std::string::npos);
+  const std::regex timed(R"(epoch ([12])/2 - batch (\d+)/6 - loss: \d+\.\d{4} - \d+s elapsed - )"
+                         R"(ETA (\d+s|\d+:\d\d) \(step 8\)\n)");
+  std::map<std::string, int> lines_per_epoch;
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), timed);
+       it != std::sregex_iterator(); ++it)
+    ++lines_per_epoch[(*it)[1]];
+  CHECK(lines_per_epoch["1"] == 6);  // one per step: the interval is shorter than any step
+  CHECK(lines_per_epoch["2"] == 2);
+  CHECK(r.err.find('\r') == std::string::npos);
+  // The samples, the losses and the saves are on stderr too.
+  CHECK_THAT(r.err, Catch::Contains("------ temperature: 0.2\n") && Catch::Contains("val_loss: ") &&
+                        Catch::Contains("saved "));
+
+  // A time limit is the ETA when it ends the run first: 100,000 epochs would take hours, the
+  // limit is 60 ms (the run stops after the step that passes it).
+  const auto limited = run_cli("train --corpus " + quote(dir / "corpus.txt") +
+                               " --hidden 16 --batch 32 --sample-length 0 --threads 1"
+                               " --epochs 100000 --time-limit 0.001 --progress-every 0.000001"
+                               " --out " +
+                               quote(dir / "t.safetensors"));
+  INFO(limited.err);
+  REQUIRE(limited.exit_code == 0);
+  CHECK(limited.out.empty());
+  CHECK_THAT(limited.err, Catch::Contains("run: epoch 1 to 100000, at most 600000 steps (to step "
+                                          "600000); may end sooner: --time-limit 0.001 min, "
+                                          "--patience 5\n"));
+  CHECK(std::regex_search(limited.err, std::regex(R"(- ETA \d+s \(--time-limit\)\n)")));
+  CHECK_THAT(limited.err, Catch::Contains("Epoch 1/100000 (at most: --time-limit)\n"));
+}
+
+TEST_CASE("train's defaults are docs/results.md's first-run recipe", "[cli][shell]") {
+  // The recipe as results.md states it, in the flags' own words.
+  const std::string results =
+      charlstm::read_file_bytes(std::string(CHARLSTM_FIXTURE_DIR) + "/../../docs/results.md");
+  const auto section = results.find("## A first run in minutes");
+  REQUIRE(section != std::string::npos);
+  const std::string first_run = results.substr(section, results.find("\n- ", section) - section);
+  std::map<std::string, std::string> recipe;
+  const std::regex flag(R"(--(hidden|layers|optimizer|lr|batch|patience|mode) ([^ `]+))");
+  for (auto it = std::sregex_iterator(first_run.begin(), first_run.end(), flag);
+       it != std::sregex_iterator(); ++it)
+    recipe[(*it)[1]] = (*it)[2];
+  INFO(first_run);
+  REQUIRE(recipe.size() == 7);
+  // A run with none of them given stores the defaults in its checkpoint.
+  temp_dir dir;
+  write_text(dir / "corpus.txt", test_support::small_corpus());
+  const auto r =
+      run_cli("train --corpus " + quote(dir / "corpus.txt") +
+              " --max-steps 1 --sample-length 0 --threads 1 --out " + quote(dir / "m.safetensors"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  charlstm::checkpoint_info info;
+  charlstm::load_checkpoint<float>(dir / "m.safetensors", info);
+  CHECK(info.metadata.at("hidden_size") == recipe["hidden"]);
+  CHECK(info.metadata.at("layers") == recipe["layers"]);
+  CHECK(info.metadata.at("optimizer") == recipe["optimizer"]);
+  CHECK(std::stod(info.metadata.at("lr")) == std::stod(recipe["lr"]));
+  CHECK(info.metadata.at("batch") == recipe["batch"]);
+  CHECK(info.metadata.at("patience") == recipe["patience"]);
+  CHECK(info.metadata.at("mode") == recipe["mode"]);
 }

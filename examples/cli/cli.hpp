@@ -28,18 +28,22 @@ inline double seconds_since(clock_type::time_point start) {
 constexpr long default_max_char_vocab = 1000;
 
 struct train_options {
-  std::vector<std::string> corpus = {"nietzsche"};  // files, folders, names, or "-"
+  // Files, folders, names, or "-"; required unless resuming: no default text.
+  std::vector<std::string> corpus;
   std::string out, resume, init_from, temperatures = "0.2,0.5,1.0,1.2";
   std::string tokens = "char";
   long max_vocab = static_cast<long>(charlstm::default_max_vocab);
   std::string mode = "sequence", optimizer = "rmsprop";
   long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
   long max_char_vocab = default_max_char_vocab;
-  long seq_len = 100, layers = 1, lr_decay_after = 10, patience = 0;
+  // The defaults are docs/results.md's "first run in minutes" recipe: 1 x LSTM(128), RMSprop
+  // 0.01, batch 128, sequence mode, stopped after 5 epochs without a better validation loss.
+  long seq_len = 100, layers = 1, lr_decay_after = 10, patience = 5;
   long threads = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
   long sample_length = 400, log_every = 20;
   double lr = 0.01, val_fraction = 0.1, clip_norm = 5, dropout = 0, lr_decay = 1;
   double time_limit = 0;  // minutes of training in this run; 0: none
+  double progress_every = 10;  // seconds between progress lines when stderr is not a terminal
   bool lowercase = true, force = false;
   unsigned long long seed = 1;
 };

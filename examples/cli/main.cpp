@@ -62,12 +62,12 @@ int main(int argc, char** argv) {
   train_options t;
   CLI::App* train_cmd = app.add_subcommand("train",
                                            "train a model (sequence mode; --mode window is the "
-                                           "book's), writing a checkpoint after every epoch");
-  train_cmd
-      ->add_option("--corpus", t.corpus,
-                   "text files, folders (their files in name order), - (standard input), or "
-                   "nietzsche | tinyshakespeare | moes_tavern; several are joined by a blank line")
-      ->capture_default_str();
+                                           "book's), writing a checkpoint after every epoch; "
+                                           "progress, losses and samples go to stderr");
+  train_cmd->add_option("--corpus", t.corpus,
+                        "text files, folders (their files in name order), - (standard input), or "
+                        "nietzsche | tinyshakespeare | moes_tavern; several are joined by a blank "
+                        "line (required unless --resume)");
   train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
   train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();
   train_cmd->add_option("--max-steps", t.max_steps, "stop after this many optimizer steps in all");
@@ -75,9 +75,10 @@ int main(int argc, char** argv) {
                         "stop after this many minutes of training in this run, saving as "
                         "--max-steps does (0: no limit)");
   train_cmd
-      ->add_option("--maxlen", t.maxlen, "window length (window mode; the samples' seed length)")
+      ->add_option("--maxlen", t.maxlen,
+                   "window length in tokens (window mode; the samples' seed length)")
       ->capture_default_str();
-  train_cmd->add_option("--step", t.step, "characters between window starts")
+  train_cmd->add_option("--step", t.step, "tokens between window starts (window mode)")
       ->capture_default_str();
   train_cmd->add_option("--hidden", t.hidden, "LSTM units")->capture_default_str();
   train_cmd->add_option("--batch", t.batch, "windows per batch, or streams in sequence mode")
@@ -122,6 +123,10 @@ int main(int argc, char** argv) {
                    "fine-tune: a new run from this model's weights (its architecture and token "
                    "kind), the vocabulary grown by the corpus's new symbols")
       ->excludes(resume_flag);
+  train_cmd
+      ->add_option("--progress-every", t.progress_every,
+                   "seconds between progress lines when stderr is not a terminal")
+      ->capture_default_str();
   train_cmd->add_flag("--force", t.force,
                       "replace an existing --out that is a regular file but not a checkpoint");
   train_cmd
@@ -136,7 +141,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train_cmd
       ->add_option("--sample-length", t.sample_length,
-                   "characters sampled per temperature (0: none)")
+                   "tokens (characters or words) sampled per temperature after each epoch "
+                   "(0: none)")
       ->capture_default_str();
   train_cmd
       ->add_option("--tokens", t.tokens,
@@ -181,10 +187,10 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
   gen_cmd->add_flag("--force", g.force, "replace an existing --out that is a checkpoint");
   auto* stateful_flag =
-      gen_cmd->add_flag("--stateful", "one LSTM step per character, carrying the state (default)");
+      gen_cmd->add_flag("--stateful", "one LSTM step per token, carrying the state (default)");
   gen_cmd
       ->add_flag("--window", g.window,
-                 "the book's loop: re-read the last maxlen characters for each one")
+                 "the book's loop: re-read the last maxlen tokens for each one")
       ->excludes(stateful_flag);
   gen_cmd->add_flag("--drop-unknown", g.drop_unknown,
                     "drop prime characters outside the vocabulary instead of failing");
@@ -193,11 +199,13 @@ int main(int argc, char** argv) {
   bool eval_drop = false;
   long eval_threads = t.threads;
   CLI::App* eval_cmd = app.add_subcommand(
-      "eval", "mean loss of a checkpoint on a text, in nats and bits per character");
+      "eval",
+      "mean loss of a checkpoint on a text, in nats and bits per token (character, or word for "
+      "a word model)");
   eval_cmd->add_option("--model", eval_model, "checkpoint")->required();
   eval_cmd->add_option("--corpus", eval_corpus, "text file or corpus name")->required();
   eval_cmd->add_flag("--drop-unknown", eval_drop,
-                     "drop characters outside the vocabulary instead of failing");
+                     "drop tokens outside the vocabulary instead of failing");
   eval_cmd->add_option("--threads", eval_threads, "threads")->capture_default_str();
 
   std::string stats_corpus;
@@ -254,6 +262,11 @@ int main(int argc, char** argv) {
     return usage_error(app, "started by an MPI launcher (" + launched +
                                 "), but this charlstm does not train across processes: run it "
                                 "without mpirun");
+  }
+  if (train_cmd->parsed() && t.corpus.empty() && t.resume.empty()) {
+    return usage_error(app,
+                       "train: give --corpus PATH|NAME, e.g. --corpus nietzsche (or --resume "
+                       "MODEL to continue a run)");
   }
   if (report_cmd->parsed() && report_models.empty()) {
     return usage_error(app, "report: give at least one checkpoint (charlstm report MODEL...)");

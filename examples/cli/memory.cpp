@@ -74,4 +74,23 @@ std::string out_of_memory_message() {
   return "out of memory while " + e.doing + ": " + e.advice;
 }
 
+std::pair<std::string, std::string> check_training_memory(const charlstm::training_config& c,
+                                                          charlstm::index symbols) {
+  const bool sequence = c.mode == charlstm::training_mode::sequence;
+  const std::string sizes = "--hidden " + std::to_string(c.hidden) + ", --layers " +
+                            std::to_string(c.layers) + ", --batch " + std::to_string(c.batch) +
+                            (sequence ? ", --seq-len " + std::to_string(c.seq_len)
+                                      : ", --maxlen " + std::to_string(c.maxlen)) +
+                            ", --threads " + std::to_string(c.threads);
+  const std::string lower =
+      sequence ? "lower --hidden, --batch or --seq-len" : "lower --hidden, --batch or --maxlen";
+  const auto d = [](charlstm::index v) { return static_cast<double>(v); };
+  require_memory(training_bytes(d(symbols), d(c.hidden), d(c.layers), d(c.batch),
+                                d(sequence ? c.seq_len : c.maxlen), d(c.threads),
+                                c.optimizer == charlstm::optimizer_kind::adam),
+                 "training a model of " + std::to_string(symbols) + " symbols with " + sizes,
+                 lower);
+  return {sizes, lower};
+}
+
 }  // namespace cli

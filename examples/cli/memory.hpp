@@ -3,8 +3,10 @@
 // flag to lower; and an out-of-memory that still happens is reported as what the tool was doing.
 #pragma once
 
+#include <charlstm/training.hpp>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace cli {
 
@@ -21,6 +23,12 @@ void require_memory(double bytes, const std::string& what, const std::string& ad
 // windows of `steps` tokens (lstm.hpp gives the cache's formula).
 double training_bytes(double vocab, double hidden, double layers, double batch, double steps,
                       double threads, bool adam);
+
+// Checks training_bytes for a run of `c` on `symbols` symbols, before a byte of it is allocated.
+// Returns the sizes (the flags that set them) and the advice, for `activity`.
+//   const auto [sizes, lower] = check_training_memory(c, vocab.size());
+std::pair<std::string, std::string> check_training_memory(const charlstm::training_config& c,
+                                                          charlstm::index symbols);
 
 // While alive, names what the tool is doing and the flag that sizes it; an std::bad_alloc that
 // escapes is reported with the innermost one (out_of_memory_message).

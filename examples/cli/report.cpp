@@ -79,7 +79,8 @@ std::string reproduce_command(const charlstm::checkpoint_info& info, const std::
   }
   if (has("clip_norm")) add("--clip-norm", shown(get("clip_norm")));
   if (has("val_fraction")) add("--val-fraction", shown(get("val_fraction")));
-  if (has("patience") && get("patience") != "0") add("--patience", get("patience"));
+  // Always: the tool's default (5) is not every run's (it was 0 before, and is for v1 files).
+  add("--patience", has("patience") ? get("patience") : "0");
   if (has("seed")) add("--seed", get("seed"));
   // Where the run stopped: part-way through an epoch (a step or time limit, Ctrl-C) is a step
   // count; at an epoch's end, the epoch count.

@@ -275,6 +275,40 @@ training_config resumed_config(training_config stored, const training_config& gi
   return stored;
 }
 
+// A fine-tuning run's configuration (--init-from `path`): the flags' `c` with the architecture
+// and token kind of `base` (an explicitly given --hidden, --layers or --tokens that contradicts
+// them is an error naming both values) and, unless --lowercase or --no-lowercase was given, the
+// case `base` was trained with.  Everything else is a fresh run's, from the flags.
+//   c = fine_tuning_config(c, base, base_info, "old.safetensors", given);
+// Pitfall: the vocabulary is not here: grown_vocabulary (fine_tune.hpp) grows it from the text.
+template <class S>
+training_config fine_tuning_config(training_config c, const model<S>& base,
+                                   const checkpoint_info& info, const std::string& path,
+                                   const std::function<bool(const std::string& flag)>& explicitly) {
+  const auto keep = [&](const char* flag, const std::string& given, const std::string& stored) {
+    require(!explicitly(flag) || given == stored,
+            std::string(flag) + " " + given + " differs from " + stored + ", the --init-from " +
+                "model's: fine-tuning keeps the model's architecture (leave " + flag + " out)");
+  };
+  const auto kind = [](token_kind k) {
+    return std::string(k == token_kind::word ? "word" : "char");
+  };
+  keep("--hidden", std::to_string(c.hidden), std::to_string(base.hidden_size()));
+  keep("--layers", std::to_string(c.layers), std::to_string(base.layers()));
+  keep("--tokens", kind(c.tokens), kind(info.vocab.kind()));
+  c.hidden = base.hidden_size();
+  c.layers = base.layers();
+  c.tokens = info.vocab.kind();
+  const auto lower = info.metadata.find("lowercase");
+  if (!explicitly("--lowercase") && lower != info.metadata.end()) {
+    require(lower->second == "0" || lower->second == "1",
+            "checkpoint metadata 'lowercase' is '" + lower->second + "', not 0 or 1");
+    c.lowercase = lower->second == "1";
+  }
+  c.init_from = path;
+  return c;
+}
+
 // The checkpoint's contents for a run: `vocab`, the stored settings of `c`, the state `s`
 // (counters, random engine, best validation loss, the carried state part-way through a
 // sequence-mode epoch) and the window generate starts from by default.  The one writer.

@@ -86,6 +86,18 @@ struct training_corpus {
   std::size_t tokens = 0;      // token ids (characters, or words with --tokens word)
 };
 
+// Throws unless a character vocabulary built from a text has at most c.max_char_vocab symbols
+// (more is not text: a binary file); `source` names the text.  A word vocabulary passes.
+inline void require_char_vocabulary_size(const token_vocabulary& vocab, const training_config& c,
+                                         const std::string& source) {
+  require(vocab.kind() != token_kind::character || vocab.size() <= c.max_char_vocab,
+          "corpus '" + source + "' has " + std::to_string(vocab.size()) +
+              " distinct characters, more than --max-char-vocab " +
+              std::to_string(c.max_char_vocab) +
+              ": is it a binary file? For a script with that many characters, raise "
+              "--max-char-vocab");
+}
+
 // The text as a run trains on it: a vocabulary (`vocab` when given, a resumed model's; else
 // built from the text as c.tokens says), the ids, and the training_data for `c`.  Throws
 // charlstm::error for an empty text, for a new character vocabulary larger than
@@ -104,12 +116,7 @@ inline training_corpus prepare_training_corpus(std::u32string text, const traini
   out.vocab = given                          ? std::move(*vocab)
               : c.tokens == token_kind::word ? token_vocabulary(word_vocabulary(text, c.max_vocab))
                                              : token_vocabulary(char_vocabulary(text));
-  require(
-      given || out.vocab.kind() != token_kind::character || out.vocab.size() <= c.max_char_vocab,
-      "corpus '" + source + "' has " + std::to_string(out.vocab.size()) +
-          " distinct characters, more than --max-char-vocab " + std::to_string(c.max_char_vocab) +
-          ": is it a binary file? For a script with that many characters, raise "
-          "--max-char-vocab");
+  if (!given) require_char_vocabulary_size(out.vocab, c, source);
   std::vector<token_id> ids = encode_text(out.vocab, text, false, "corpus " + source);
   out.characters = text.size();
   out.tokens = ids.size();

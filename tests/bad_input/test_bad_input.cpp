@@ -253,7 +253,7 @@ TEST_CASE("A one-line 50 MB corpus trains on a step budget: no crash, nothing qu
   INFO(r.out << r.err);
   REQUIRE(small.exit_code == 0);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains(std::to_string(size) + " characters") &&
+  CHECK_THAT(r.err, Catch::Contains(std::to_string(size) + " characters") &&
                         Catch::Contains("2 steps in all"));
   charlstm::checkpoint_info info;
   charlstm::optimizer_state<float> opt;

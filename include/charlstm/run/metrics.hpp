@@ -3,6 +3,9 @@
 //   X.metrics.csv    one row per logged point (every N steps and at each epoch's end):
 //                    step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,
 //                    chars_per_s,lr,elapsed_s   (empty field: not measured at that row)
+//                    Losses are per token: per character, or per word for a word model; the
+//                    columns keep their "_per_char" and "chars_" names for either kind, so that
+//                    every log reads alike (report names the unit from the checkpoint).
 //   X.samples.jsonl  one JSON object per line: {"step","epoch","temperature","seed","text"}
 // Both are append-only logs written one whole line per write(2), so a crash leaves at worst a
 // torn last line; readers skip a last line without its newline and accept CRLF line ends.
@@ -34,8 +37,8 @@ struct metrics_row {
   std::int64_t step = 0;  // optimizer steps in all
   double epoch = 0;       // epochs completed, fractional: 2.5 = half-way through the third
   double train_loss =
-      std::numeric_limits<double>::quiet_NaN();                // nats/char, mean since the last row
-  double val_loss = std::numeric_limits<double>::quiet_NaN();  // nats/char, at epoch ends
+      std::numeric_limits<double>::quiet_NaN();  // nats per token, mean since the last row
+  double val_loss = std::numeric_limits<double>::quiet_NaN();  // nats per token, at epoch ends
   double chars_per_s =
       std::numeric_limits<double>::quiet_NaN();          // training throughput since the last row
   double lr = std::numeric_limits<double>::quiet_NaN();  // learning rate in use

@@ -1,10 +1,10 @@
 // charlstm/run/report.hpp: the training report as one self-contained HTML page for one run or
-// several overlaid: inline SVG line charts (loss in nats and bits per character against wall time
-// and against epochs, throughput, the learning rate as steps), the command of each run and the
-// samples of each epoch.  No JavaScript, no network, no external fonts or stylesheets:
-// the file opens anywhere, also offline, and prints.  Every text from the run is HTML-escaped.
-// The charts are run/chart.hpp's.  No Eigen.
-// Part of the tool's run files (charlstm/run/), not of the library's umbrella charlstm.hpp.
+// several overlaid: inline SVG line charts (loss in nats and bits per token, character or word,
+// against wall time and epochs, throughput, the learning rate as steps), the command of each run
+// and the samples of each epoch.  No JavaScript, no network, no external fonts or stylesheets: the
+// file opens anywhere, also offline, and prints.  Every text from the run is HTML-escaped. The
+// charts are run/chart.hpp's.  No Eigen. Part of the tool's run files (charlstm/run/), not of the
+// library's umbrella charlstm.hpp.
 #pragma once
 
 #include <algorithm>
@@ -180,13 +180,13 @@ inline std::string render_report(const report_input& in) {
     html += "<section class=\"cards\">\n";
     if (best) {
       html +=
-          card("Best validation loss", fixed(best->val_loss, 4) + " nats",
+          card("Best validation loss", fixed(best->val_loss, 4) + " nats" + per,
                fixed(best->val_loss / ln2, 4) + " bits" + per + " at step " +
                    std::to_string(best->step) + " (epoch " + report_detail::epochs(best->epoch) +
                    ", " + report_detail::duration(best->elapsed_s) + ")");
     }
     if (last_train) {
-      html += card("Last training loss", fixed(last_train->train_loss, 4) + " nats",
+      html += card("Last training loss", fixed(last_train->train_loss, 4) + " nats" + per,
                    fixed(last_train->train_loss / ln2, 4) + " bits" + per + " at step " +
                        std::to_string(last_train->step));
     }
@@ -216,7 +216,8 @@ inline std::string render_report(const report_input& in) {
         "<tr><td><span class=\"swatch\" style=\"background:" +
         std::string(report_detail::run_color(k)) + "\"></span>" + html_escape(run.name) +
         "</td><td>" +
-        (best ? fixed(best->val_loss, 4) + " nats (" + fixed(best->val_loss / ln2, 3) + " bits)"
+        (best ? fixed(best->val_loss, 4) + " nats" + per + " (" + fixed(best->val_loss / ln2, 3) +
+                    " bits" + per + ")"
               : std::string("—")) +
         "</td><td>" +
         (best ? "epoch " + report_detail::epochs(best->epoch) + ", " +
@@ -345,7 +346,7 @@ inline std::string render_report(const report_input& in) {
       }
       html += std::string("<details") + (end == run.samples.size() ? " open" : "") +
               "><summary>Epoch " + std::to_string(first.epoch) +
-              (std::isfinite(val) ? " · validation loss " + fixed(val, 4) + " nats (" +
+              (std::isfinite(val) ? " · validation loss " + fixed(val, 4) + " nats" + per + " (" +
                                         fixed(val / ln2, 3) + " bits" + per + ")"
                                   : std::string()) +
               " <span class=\"note\">· step " + std::to_string(first.step) + "</span></summary>\n";
