@@ -1,10 +1,12 @@
 // The `charlstm` tool, driven as a user would: output when not a terminal, checkpoints that
 // round-trip, exact resume, and clear errors for bad input.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
 #include <charlstm/generate.hpp>
 #include <charlstm/trainer.hpp>
 #include <charlstm/vectorizer.hpp>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <regex>
@@ -60,6 +62,20 @@ TEST_CASE("train prints one plain line per epoch on stderr when not a terminal",
     CHECK_THAT(r.err, Catch::Contains(std::string("------ temperature: ") + t + "\n"));
   }
   CHECK_THAT(r.err, Catch::Contains("saved " + dir / "m.safetensors" + " (epoch 2, "));
+  // The last line says where the run got to: the best of the epochs' validation losses.
+  double best = 1e300;
+  const std::regex val(R"(val_loss: (\d\.\d{4}) nats/char)");
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), val);
+       it != std::sregex_iterator(); ++it) {
+    best = std::min(best, std::stod((*it)[1].str()));
+  }
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "%.4f", best);
+  const std::string last = r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
+  CHECK(std::regex_match(
+      last, std::regex("last epoch done: best validation loss " + std::string(expected) +
+                       R"( nats/char \(\d\.\d{4} bits/char\) in .*\n)")));
+  CHECK_THAT(last, Catch::EndsWith(" in " + dir / "m.best.safetensors\n"));
 }
 
 TEST_CASE("A checkpoint reloads bit-identically and generates the same text", "[cli]") {
@@ -127,6 +143,9 @@ TEST_CASE("A time limit stops after the step that reaches it and saves like --ma
   CHECK_THAT(r.err, Catch::Contains("epoch 1 stopped after batch 1 of ") &&
                         Catch::Contains(", 1 steps in all)"));
   CHECK_THAT(r.err, !Catch::Contains("Epoch 2/3"));
+  // No epoch was validated yet: the last line names the checkpoint instead.
+  CHECK_THAT(r.err, Catch::EndsWith("time limit reached: the model is in " + dir / "m.safetensors" +
+                                    "\n"));
   charlstm::checkpoint_info info;
   CHECK(load(dir / "m.safetensors", info).optimizer.steps == 1);
   // The limit is for this run: resuming without it trains to the end.
@@ -134,6 +153,7 @@ TEST_CASE("A time limit stops after the step that reaches it and saves like --ma
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.exit_code == 0);
   CHECK_THAT(resumed.err, Catch::Contains("Epoch 3/3"));
+  CHECK_THAT(resumed.err, Catch::Contains("last epoch done: best validation loss "));
 }
 
 TEST_CASE("Resuming gives bit-identical weights", "[cli]") {
@@ -217,7 +237,8 @@ TEST_CASE("Window mode, stacked layers with Adam, lr decay, patience and the bes
   CHECK(eval.exit_code == 0);
   CHECK_THAT(eval.out, Catch::Contains("(sequence mode)"));
   // A flag that contradicts the checkpoint is refused on resume.
-  const auto bad = run_cli("train --resume " + quote(dir / "d.safetensors") + " --optimizer rmsprop");
+  const auto bad =
+      run_cli("train --resume " + quote(dir / "d.safetensors") + " --optimizer rmsprop");
   CHECK(bad.exit_code != 0);
   CHECK_THAT(bad.err, Catch::Contains("--optimizer rmsprop differs from the checkpoint's adam"));
 }

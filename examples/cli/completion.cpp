@@ -3,6 +3,7 @@
 // puts it in share/bash-completion/completions/charlstm.
 #include <cstdio>
 #include <map>
+#include <memory>
 
 #include "cli.hpp"
 
@@ -23,8 +24,6 @@ std::vector<std::pair<std::string, bool>> long_flags(const CLI::App& app) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string bash_completion(const CLI::App& app) {
   // Values worth completing by name; every other option that takes a value completes file
@@ -101,6 +100,28 @@ std::string bash_completion(const CLI::App& app) {
          "  COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n"
          "}\n"
          "complete -o filenames -F _charlstm charlstm\n";
+}
+
+}  // namespace
+
+subcommand add_completion(CLI::App& tool) {
+  auto shell = std::make_shared<std::string>();
+  CLI::App* completion_cmd = tool.add_subcommand(
+      "completion", "print the bash completion script (source <(charlstm completion bash))");
+  completion_cmd->add_option("shell", *shell, "bash")->required();
+  subcommand command;
+  command.app = completion_cmd;
+  command.usage_problem = [shell] {
+    return *shell == "bash"
+               ? std::string()
+               : "completion: unsupported shell '" + *shell + "' (only bash is supported)";
+  };
+  const CLI::App* whole = &tool;
+  command.run = [whole] {
+    std::fputs(bash_completion(*whole).c_str(), stdout);
+    return 0;
+  };
+  return command;
 }
 
 }  // namespace cli

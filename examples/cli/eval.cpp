@@ -1,13 +1,21 @@
-// `charlstm eval` (a checkpoint's loss on a text) and `charlstm stats` (a corpus's statistics,
-// the Simpsons notebook's and the word level's).
+// `charlstm eval`: a checkpoint's loss on a text, as its run validated (docs/cli.md).
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "cli.hpp"
 #include "inputs.hpp"
 #include "memory.hpp"
 
 namespace cli {
+
+namespace {
+
+struct eval_options {
+  std::string model, corpus;
+  bool drop_unknown = false;
+  long threads = default_threads();
+};
 
 int evaluate_command(const std::string& model_path, const std::string& corpus, bool drop_unknown,
                      long threads) {
@@ -18,7 +26,8 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   const std::u32string text = load_corpus(path, c.lowercase);
   const std::vector<charlstm::token_id> ids =
       charlstm::encode_text(info.vocab, text, drop_unknown, "corpus " + path);
-  activity doing("evaluating the model on '" + path + "'", "lower --threads, or use a smaller text");
+  activity doing("evaluating the model on '" + path + "'",
+                 "lower --threads, or use a smaller text");
   charlstm::batch_trainer<float> trainer(model, threads);
   // Per token: nats/char and bits/char, or nats/word and bits/word; 6 decimals, as metrics.csv.
   const bool words = info.vocab.kind() == charlstm::token_kind::word;
@@ -42,28 +51,27 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   return 0;
 }
 
-int stats(const std::string& corpus, long max_vocab, bool lowercase) {
-  require(max_vocab >= 2 && max_vocab <= charlstm::max_vocab_size,
-          "--max-vocab must be in [2, " + std::to_string(charlstm::max_vocab_size) + "], got " +
-              std::to_string(max_vocab));
-  const std::string path = resolve_corpus(corpus);
-  // As train reads it: lowercased unless --no-lowercase.
-  const std::u32string text = load_corpus(path, lowercase);
-  activity doing("computing the statistics of '" + path + "'", "use a smaller part of the corpus");
-  const charlstm::text_statistics s = charlstm::statistics(text);
-  std::printf("Corpus: %s (%s)\n", path.c_str(), lowercase ? "lowercased" : "case kept");
-  std::printf("Length: %zu characters, %zu unique\n", s.characters, s.unique_characters);
-  // The notebook's block, as its cell prints it (the averages as Python prints floats).
-  std::fputs(charlstm::notebook_statistics(s).c_str(), stdout);
-  // The word level of `train --tokens word` (punctuation as named tokens).
-  const charlstm::word_statistics w = charlstm::word_level_statistics(text, max_vocab);
-  std::printf("Word tokens (%s, punctuation as named tokens): %zu, %zu unique\n",
-              lowercase ? "lowercased" : "case kept", w.tokens, w.unique_tokens);
-  std::printf("Word vocabulary at --max-vocab %ld: %zu tokens; %zu tokens (%.2f%%) unknown\n",
-              max_vocab, w.vocabulary_size, w.unknown_tokens,
-              w.tokens
-                  ? 100.0 * static_cast<double>(w.unknown_tokens) / static_cast<double>(w.tokens)
-                  : 0.0);
-  return 0;
+}  // namespace
+
+subcommand add_eval(CLI::App& tool) {
+  auto o = std::make_shared<eval_options>();
+  CLI::App* eval_cmd = tool.add_subcommand(
+      "eval",
+      "mean loss of a checkpoint on a text, in nats and bits per token (character, or word for "
+      "a word model)");
+  eval_cmd->add_option("--model", o->model, "checkpoint")->required();
+  eval_cmd->add_option("--corpus", o->corpus, "text file or corpus name")->required();
+  eval_cmd->add_flag("--drop-unknown", o->drop_unknown,
+                     "drop tokens outside the vocabulary instead of failing");
+  eval_cmd->add_option("--threads", o->threads, "threads")->capture_default_str();
+  subcommand command;
+  command.app = eval_cmd;
+  command.run = [o] {
+    require(o->threads >= 1 && o->threads <= charlstm::max_threads,
+            "--threads must be in [1, " + std::to_string(charlstm::max_threads) + "]");
+    return evaluate_command(o->model, o->corpus, o->drop_unknown, o->threads);
+  };
+  return command;
 }
+
 }  // namespace cli

@@ -13,6 +13,14 @@ namespace cli {
 
 namespace {
 
+struct generate_options {
+  std::string model, prime, prime_file, temperatures = "1.0", stop, out;
+  long length = 400, top_k = 0, num_samples = 1;
+  double top_p = 1.0;
+  unsigned long long seed = 1;
+  bool window = false, drop_unknown = false, greedy = false, force = false;
+};
+
 // Stream b's engine: the seed itself for stream 0 (so one sample is what it always was), then
 // distinct, well-mixed seeds; a stream's text does not depend on how many streams run.
 std::mt19937_64 stream_engine(unsigned long long seed, std::size_t b) {
@@ -24,8 +32,6 @@ constexpr long max_length = 100'000'000;
 // Samples generated together (one batch): each keeps its text until it ends.
 constexpr long max_samples = 4096;
 constexpr long max_kept_tokens = 10'000'000;
-
-}  // namespace
 
 int generate(const generate_options& o) {
   require(o.length >= 1 && o.length <= max_length,
@@ -39,8 +45,8 @@ int generate(const generate_options& o) {
   const long samples = static_cast<long>(temperatures.size()) * o.num_samples;
   require(samples <= max_samples,
           "--num-samples " + std::to_string(o.num_samples) + " times " +
-              std::to_string(temperatures.size()) + " temperatures is " +
-              std::to_string(samples) + " samples, more than " + std::to_string(max_samples) +
+              std::to_string(temperatures.size()) + " temperatures is " + std::to_string(samples) +
+              " samples, more than " + std::to_string(max_samples) +
               " generated together: lower --num-samples or give fewer temperatures");
   require(samples == 1 || static_cast<double>(samples) * static_cast<double>(o.length) <=
                               static_cast<double>(max_kept_tokens),
@@ -174,6 +180,57 @@ int generate(const generate_options& o) {
                static_cast<long>(produced), unit, B, o.window ? "window" : "stateful", elapsed,
                static_cast<double>(produced) / std::max(elapsed, 1e-9), unit);
   return 0;
+}
+
+}  // namespace
+
+subcommand add_generate(CLI::App& tool) {
+  auto options = std::make_shared<generate_options>();
+  generate_options& g = *options;
+  CLI::App* gen_cmd = tool.add_subcommand("generate", "generate text from a checkpoint");
+  gen_cmd->add_option("--model", g.model, "checkpoint")->required();
+  CLI::Option* prime_flag = gen_cmd->add_option(
+      "--prime", g.prime, "text to start from (default: a window of the training text)");
+  gen_cmd
+      ->add_option("--prime-file", g.prime_file,
+                   "read the text to start from from this file (-: standard input), as it is")
+      ->excludes(prime_flag);
+  gen_cmd->add_option("--length", g.length, "tokens (characters or words) to generate per sample")
+      ->capture_default_str();
+  gen_cmd
+      ->add_option("--temperature", g.temperatures,
+                   "one value or a comma list (one sample each); 0 = the most likely token, "
+                   "1 = the model's distribution")
+      ->capture_default_str();
+  gen_cmd->add_option("--top-k", g.top_k, "sample among the k most likely tokens (0: all)")
+      ->capture_default_str();
+  gen_cmd
+      ->add_option(
+          "--top-p", g.top_p,
+          "sample among the smallest set of most likely tokens reaching this mass (1: all)")
+      ->capture_default_str();
+  gen_cmd->add_flag("--greedy", g.greedy, "always the most likely token (temperature 0)");
+  gen_cmd->add_option("--stop", g.stop, "end a sample once it has produced this text");
+  gen_cmd
+      ->add_option("--num-samples", g.num_samples,
+                   "samples per temperature, generated together as one batch")
+      ->capture_default_str();
+  gen_cmd->add_option("--out", g.out, "write the text to this file (atomically) instead of stdout");
+  gen_cmd->add_option("--seed", g.seed, "random seed")->capture_default_str();
+  gen_cmd->add_flag("--force", g.force, "replace an existing --out that is a checkpoint");
+  auto* stateful_flag =
+      gen_cmd->add_flag("--stateful", "one LSTM step per token, carrying the state (default)");
+  gen_cmd
+      ->add_flag("--window", g.window,
+                 "the book's loop: re-read the last maxlen tokens for each one")
+      ->excludes(stateful_flag);
+  gen_cmd->add_flag("--drop-unknown", g.drop_unknown,
+                    "drop prime characters outside the vocabulary instead of failing");
+
+  subcommand command;
+  command.app = gen_cmd;
+  command.run = [options] { return generate(*options); };
+  return command;
 }
 
 }  // namespace cli

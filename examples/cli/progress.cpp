@@ -229,6 +229,18 @@ void console::run_ended(charlstm::stop_reason reason, long epochs_done, long bad
                  "early stopping: no better validation loss for %ld epochs (best %.4f nats/%s in "
                  "%s)\n",
                  bad_epochs, best_val, unit_.c_str(), charlstm::best_checkpoint_path(out).c_str());
+  } else {
+    // The last epoch, --max-steps or --time-limit: say where the run got to.
+    const char* why = reason == charlstm::stop_reason::time_limit   ? "time limit reached"
+                      : reason == charlstm::stop_reason::step_limit ? "step limit reached"
+                                                                    : "last epoch done";
+    if (validation_ && std::isfinite(best_val)) {
+      std::fprintf(stderr, "%s: best validation loss %.4f nats/%s (%.4f bits/%s) in %s\n", why,
+                   best_val, unit_.c_str(), best_val / std::log(2.0), unit_.c_str(),
+                   charlstm::best_checkpoint_path(out).c_str());
+    } else {
+      std::fprintf(stderr, "%s: the model is in %s\n", why, out.c_str());
+    }
   }
 }
 

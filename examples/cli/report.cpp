@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 
 #include "cli.hpp"
 #include "inputs.hpp"
@@ -95,6 +96,8 @@ std::string reproduce_command(const charlstm::checkpoint_info& info, const std::
   return cmd;
 }
 
+namespace {
+
 int report(const std::vector<std::string>& model_paths, std::string out, bool force) {
   require(!model_paths.empty(), "give at least one checkpoint: charlstm report MODEL...");
   require(model_paths.size() == 1 || !out.empty(),
@@ -159,6 +162,36 @@ int report(const std::vector<std::string>& model_paths, std::string out, bool fo
   std::printf("wrote %s (%zu run%s, %zu metric rows, %zu samples)\n", out.c_str(), in.runs.size(),
               in.runs.size() == 1 ? "" : "s", rows, samples);
   return 0;
+}
+
+}  // namespace
+
+subcommand add_report(CLI::App& tool) {
+  struct report_options {
+    std::vector<std::string> models;
+    std::string out;
+    bool force = false;
+  };
+  auto o = std::make_shared<report_options>();
+  CLI::App* report_cmd = tool.add_subcommand(
+      "report",
+      "an HTML page of one training run, or of several overlaid: loss against wall time and "
+      "epochs, throughput, learning rate, the command of each run, samples");
+  report_cmd->add_option("models", o->models, "checkpoints written by train");
+  report_cmd->add_option("--model", o->models, "a checkpoint (the same as a positional one)");
+  report_cmd->add_option("--out", o->out,
+                         "page to write (default: MODEL with .html; required for several runs)");
+  report_cmd->add_flag("--force", o->force,
+                       "replace an existing --out that is a regular file but not an HTML page");
+  subcommand command;
+  command.app = report_cmd;
+  command.usage_problem = [o] {
+    return o->models.empty()
+               ? std::string("report: give at least one checkpoint (charlstm report MODEL...)")
+               : std::string();
+  };
+  command.run = [o] { return report(o->models, o->out, o->force); };
+  return command;
 }
 
 }  // namespace cli

@@ -22,6 +22,27 @@ namespace cli {
 
 namespace {
 
+struct train_options {
+  // Files, folders, names, or "-"; required unless resuming: no default text.
+  std::vector<std::string> corpus;
+  std::string out, resume, init_from, temperatures = "0.2,0.5,1.0,1.2";
+  std::string tokens = "char";
+  long max_vocab = static_cast<long>(charlstm::default_max_vocab);
+  std::string mode = "sequence", optimizer = "rmsprop";
+  long epochs = 60, max_steps = -1, maxlen = 60, step = 3, hidden = 128, batch = 128;
+  long max_char_vocab = default_max_char_vocab;
+  // The defaults are docs/results.md's "first run in minutes" recipe: 1 x LSTM(128), RMSprop
+  // 0.01, batch 128, sequence mode, stopped after 5 epochs without a better validation loss.
+  long seq_len = 100, layers = 1, lr_decay_after = 10, patience = 5;
+  long threads = default_threads();
+  long sample_length = 400, log_every = 20;
+  double lr = 0.01, val_fraction = 0.1, clip_norm = 5, dropout = 0, lr_decay = 1;
+  double time_limit = 0;       // minutes of training in this run; 0: none
+  double progress_every = 10;  // seconds between progress lines when stderr is not a terminal
+  bool lowercase = true, force = false;
+  unsigned long long seed = 1;
+};
+
 // The flags as a configuration (the fields a resumed run may take from the checkpoint too).
 charlstm::training_config config_from(const train_options& o) {
   charlstm::training_config c;
@@ -45,8 +66,6 @@ charlstm::training_config config_from(const train_options& o) {
   c.out = o.out;
   return c;
 }
-
-}  // namespace
 
 int train(train_options o, const CLI::App& cmd) {
   if (o.resume.empty() && o.optimizer == "adam" && cmd.count("--lr") == 0) {
@@ -180,6 +199,118 @@ int train(train_options o, const CLI::App& cmd) {
   }
   screen.run_ended(r.reason, state.epoch, state.bad_epochs, state.best_val, c.out);
   return 0;
+}
+
+}  // namespace
+
+subcommand add_train(CLI::App& tool) {
+  auto options = std::make_shared<train_options>();
+  train_options& t = *options;
+  CLI::App* train_cmd = tool.add_subcommand("train",
+                                            "train a model (sequence mode; --mode window is the "
+                                            "book's), writing a checkpoint after every epoch; "
+                                            "progress, losses and samples go to stderr");
+  train_cmd->add_option("--corpus", t.corpus,
+                        "text files, folders (their files in name order), - (standard input), or "
+                        "nietzsche | tinyshakespeare | moes_tavern; several are joined by a blank "
+                        "line (required unless --resume)");
+  train_cmd->add_option("--out", t.out, "checkpoint to write (default: the --resume file)");
+  train_cmd->add_option("--epochs", t.epochs, "total epochs to reach")->capture_default_str();
+  train_cmd->add_option("--max-steps", t.max_steps, "stop after this many optimizer steps in all");
+  train_cmd->add_option("--time-limit", t.time_limit,
+                        "stop after this many minutes of training in this run, saving as "
+                        "--max-steps does (0: no limit)");
+  train_cmd
+      ->add_option("--maxlen", t.maxlen,
+                   "window length in tokens (window mode; the samples' seed length)")
+      ->capture_default_str();
+  train_cmd->add_option("--step", t.step, "tokens between window starts (window mode)")
+      ->capture_default_str();
+  train_cmd->add_option("--hidden", t.hidden, "LSTM units")->capture_default_str();
+  train_cmd->add_option("--batch", t.batch, "windows per batch, or streams in sequence mode")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--mode", t.mode,
+                   "sequence: streams with carried state, loss at every step; window: the book's")
+      ->capture_default_str();
+  train_cmd->add_option("--seq-len", t.seq_len, "steps per update in sequence mode")
+      ->capture_default_str();
+  train_cmd->add_option("--layers", t.layers, "stacked LSTM layers")->capture_default_str();
+  train_cmd->add_option("--dropout", t.dropout, "dropout between stacked layers (training only)")
+      ->capture_default_str();
+  train_cmd->add_option("--optimizer", t.optimizer, "rmsprop | adam")->capture_default_str();
+  train_cmd->add_option("--lr", t.lr, "learning rate (default 0.01 for rmsprop, 0.002 for adam)");
+  train_cmd
+      ->add_option("--lr-decay", t.lr_decay,
+                   "multiply the learning rate by this every epoch after --lr-decay-after (1: off)")
+      ->capture_default_str();
+  train_cmd->add_option("--lr-decay-after", t.lr_decay_after, "epochs at the full learning rate")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--patience", t.patience,
+                   "stop after this many epochs without a better validation loss (0: off)")
+      ->capture_default_str();
+  train_cmd->add_flag("--lowercase,!--no-lowercase", t.lowercase,
+                      "lowercase the corpus (default on, as the book)");
+  train_cmd
+      ->add_option("--val-fraction", t.val_fraction, "fraction held out at the end for validation")
+      ->capture_default_str();
+  train_cmd->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  train_cmd
+      ->add_option("--clip-norm", t.clip_norm,
+                   "clip the gradient's global norm to this (0: off, as the book)")
+      ->capture_default_str();
+  train_cmd->add_option("--threads", t.threads, "threads (default: all cores)")
+      ->capture_default_str();
+  CLI::Option* resume_flag =
+      train_cmd->add_option("--resume", t.resume, "continue training from this checkpoint");
+  train_cmd
+      ->add_option("--init-from", t.init_from,
+                   "fine-tune: a new run from this model's weights (its architecture and token "
+                   "kind), the vocabulary grown by the corpus's new symbols")
+      ->excludes(resume_flag);
+  train_cmd
+      ->add_option("--progress-every", t.progress_every,
+                   "seconds between progress lines when stderr is not a terminal")
+      ->capture_default_str();
+  train_cmd->add_flag("--force", t.force,
+                      "replace an existing --out that is a regular file but not a checkpoint");
+  train_cmd
+      ->add_option("--max-char-vocab", t.max_char_vocab,
+                   "refuse a corpus with more distinct characters than this (binary files)")
+      ->capture_default_str();
+  train_cmd->add_option("--temperatures", t.temperatures, "sampling temperatures after each epoch")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--log-every", t.log_every,
+                   "steps between rows of MODEL's metrics.csv (and one at each epoch's end)")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--sample-length", t.sample_length,
+                   "tokens (characters or words) sampled per temperature after each epoch "
+                   "(0: none)")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--tokens", t.tokens,
+                   "char: Unicode code points (the book); word: words and named punctuation")
+      ->capture_default_str();
+  train_cmd
+      ->add_option(
+          "--max-vocab", t.max_vocab,
+          "--tokens word: keep this many most frequent tokens (unknown-word token included)")
+      ->capture_default_str();
+
+  subcommand command;
+  command.app = train_cmd;
+  command.usage_problem = [options] {
+    return options->corpus.empty() && options->resume.empty()
+               ? std::string(
+                     "train: give --corpus PATH|NAME, e.g. --corpus nietzsche (or --resume "
+                     "MODEL to continue a run)")
+               : std::string();
+  };
+  command.run = [options, train_cmd] { return train(*options, *train_cmd); };
+  return command;
 }
 
 }  // namespace cli
