@@ -26,6 +26,7 @@
 #include "parallel.hpp"
 #include "parameters.hpp"
 #include "random.hpp"
+#include "resume.hpp"
 #include "rmsprop.hpp"
 #include "sampler.hpp"
 #include "simd.hpp"
