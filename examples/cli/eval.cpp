@@ -32,22 +32,19 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
   // Per token: nats/char and bits/char, or nats/word and bits/word; 6 decimals, as metrics.csv.
   const bool words = info.vocab.kind() == charlstm::token_kind::word;
   const char* unit = words ? "word" : "char";
+  require(c.mode != charlstm::training_mode::sequence || ids.size() >= 2,
+          std::string("the text is too short to evaluate (fewer than 2 ") +
+              (words ? "words)" : "characters)"));
+  const charlstm::text_loss r = charlstm::evaluate_text(trainer, c, ids);
   if (c.mode == charlstm::training_mode::sequence) {
     // As validation in training: up to `batch` streams, the state carried, the loss at every step.
-    require(ids.size() >= 2, std::string("the text is too short to evaluate (fewer than 2 ") +
-                                 (words ? "words)" : "characters)"));
-    const charlstm::stream_set streams = charlstm::make_streams(
-        ids, std::min<index>(c.batch, static_cast<index>(ids.size()) - 1), c.seq_len);
-    const double loss = charlstm::evaluate_sequence(trainer, streams);
     std::printf("%s: %ld %s predicted (sequence mode), loss %.6f nats/%s, %.6f bits/%s\n",
-                path.c_str(), static_cast<long>(streams.targets_before(streams.batches())),
-                words ? "words" : "characters", loss, unit, loss / std::log(2.0), unit);
+                path.c_str(), static_cast<long>(r.predicted), words ? "words" : "characters",
+                r.loss, unit, r.loss / std::log(2.0), unit);
     return 0;
   }
-  const charlstm::window_set windows = charlstm::make_windows(ids, c.maxlen, c.step);
-  const double loss = charlstm::evaluate(trainer, windows, c.batch);
   std::printf("%s: %ld windows, loss %.6f nats/%s, %.6f bits/%s\n", path.c_str(),
-              static_cast<long>(windows.size()), loss, unit, loss / std::log(2.0), unit);
+              static_cast<long>(r.predicted), r.loss, unit, r.loss / std::log(2.0), unit);
   return 0;
 }
 

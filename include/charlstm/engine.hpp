@@ -32,6 +32,32 @@
 
 namespace charlstm {
 
+// A model's loss on a text, as the run it came from validated: the mean loss per prediction
+// and how many predictions (tokens in sequence mode, windows in window mode).
+struct text_loss {
+  double loss = 0;
+  index predicted = 0;
+};
+
+// The loss of `trainer`'s model on `ids` in c's mode, as validation does it: in sequence mode
+// up to c.batch streams (fewer on a short text) with the state carried and the loss at every
+// step; in window mode every window of c.maxlen, c.step apart, c.batch at a time.  What
+// `charlstm eval` prints.
+//   text_loss r = evaluate_text(trainer, read_training_config(info, m), ids);
+// Throws if the text is too short for one prediction.
+template <class S>
+text_loss evaluate_text(batch_trainer<S>& trainer, const training_config& c,
+                        const std::vector<token_id>& ids) {
+  if (c.mode == training_mode::sequence) {
+    require(ids.size() >= 2, "the text is too short to evaluate (fewer than 2 tokens)");
+    const stream_set streams =
+        make_streams(ids, std::min<index>(c.batch, static_cast<index>(ids.size()) - 1), c.seq_len);
+    return {evaluate_sequence(trainer, streams), streams.targets_before(streams.batches())};
+  }
+  const window_set windows = make_windows(ids, c.maxlen, c.step);
+  return {evaluate(trainer, windows, c.batch), windows.size()};
+}
+
 // What the events receive.
 struct epoch_begin {
   long epoch = 0, epochs = 0;     // this one (1-based) and the total to reach
