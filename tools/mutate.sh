@@ -158,10 +158,10 @@ checkpoint-vocab-size | include/charlstm/checkpoint.hpp | test_checkpoint | [che
   if (info.vocab.size() != V) {
   if (info.vocab.size() > V) {
 
-# The trainer's reduction over threads (parallel.hpp's thread_team_reducer).
+# The trainer's reduction over threads (parallel.hpp's reduction:: and thread_team_reducer).
 trainer-slice-weight | include/charlstm/parallel.hpp | test_trainer | [trainer]
-  const S weight = static_cast<S>(sizes[static_cast<std::size_t>(part)]) / static_cast<S>(B);
-  const S weight = S(1) / static_cast<S>(sizes.size());
+  const S weight = static_cast<S>(size) / static_cast<S>(B);
+  const S weight = static_cast<S>(size) / static_cast<S>(B + 1);
 
 trainer-norm-sum | include/charlstm/parallel.hpp | test_trainer | [trainer]
   for (double p : partial_squares_) squares += p;  // fixed order: deterministic
