@@ -7,6 +7,10 @@
 //           make_training_data, then fit (train.cpp's calls) asked to stop after its first step,
 //           so that it continues the stored state (carried state, optimizer buffers and step
 //           count, random engine, position in the epoch) for one step, validates and saves.
+// The seed corpus is written by this binary (LLVMFuzzerInitialize, when FUZZ_RESUME_SEEDS names
+// a directory: scripts/fuzz.sh does so before it fuzzes), since a run's checkpoint is not a few
+// KB (the random engine's state alone is 6 KB of text): real checkpoints of tiny runs in both
+// modes, both token kinds, both optimizers, stopped part-way through an epoch and at its end.
 // Any charlstm::error is fine.  A crash, a sanitizer report, another exception, a leak, a hang
 // (-timeout) or an allocation past -malloc_limit_mb (scripts/fuzz.sh) is a finding: every size
 // a checkpoint's metadata gives must be checked before it is used.
@@ -16,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -59,21 +64,83 @@ void resume(const std::string& bytes, const std::string& out) {
   charlstm::fit(c, data, info.vocab, m, state, events);
 }
 
+// A seed: the checkpoint of a tiny run of `c` (4 hidden units, one epoch or up to c.max_steps,
+// on a 16-symbol text of 1,650 characters), written as DIR/NAME.safetensors.
+void write_seed(const std::string& dir, const std::string& name, charlstm::training_config c) {
+  std::u32string text;
+  for (int k = 0; k < 30; ++k) text += U"the cat sat on the mat. a dog ran to the cat, and sat.\n";
+  c.corpus = "seed.txt";
+  c.hidden = 4;
+  c.epochs = 1;
+  c.threads = 1;
+  c.sample_length = 0;
+  c.out = dir + "/" + name + ".safetensors";
+  const charlstm::token_vocabulary vocab =
+      c.tokens == charlstm::token_kind::word
+          ? charlstm::token_vocabulary(charlstm::word_vocabulary(text, c.max_vocab))
+          : charlstm::token_vocabulary(charlstm::char_vocabulary(text));
+  const charlstm::training_data data =
+      charlstm::make_training_data(charlstm::encode_text(vocab, text, false, "seed"), c, "seed");
+  charlstm::model<float> m(vocab.size(), c.hidden, c.seed, c.layers);
+  auto state = charlstm::training_state<float>::fresh(c, m);
+  charlstm::fit(c, data, vocab, m, state);
+  std::remove(charlstm::best_checkpoint_path(c.out).c_str());  // the same model again
+}
+
+void write_seeds(const std::string& dir) {
+  using charlstm::optimizer_kind;
+  using charlstm::token_kind;
+  using charlstm::training_mode;
+  charlstm::training_config c;
+  c.mode = training_mode::sequence, c.batch = 3, c.seq_len = 8, c.max_steps = 2;
+  write_seed(dir, "sequence-char-rmsprop-partial", c);
+  c = {};
+  c.mode = training_mode::sequence, c.tokens = token_kind::word, c.optimizer = optimizer_kind::adam;
+  c.batch = 2, c.seq_len = 5, c.max_steps = 3;
+  write_seed(dir, "sequence-word-adam-partial", c);
+  c = {};
+  c.mode = training_mode::sequence, c.layers = 2, c.dropout = 0.1;
+  c.optimizer = optimizer_kind::adam, c.batch = 4, c.seq_len = 10;
+  write_seed(dir, "sequence-char-adam-2layers-epoch", c);
+  c = {};
+  c.mode = training_mode::window, c.optimizer = optimizer_kind::adam;
+  c.maxlen = 6, c.step = 2, c.batch = 16, c.max_steps = 2;
+  write_seed(dir, "window-char-adam-partial", c);
+  c = {};
+  c.mode = training_mode::window, c.tokens = token_kind::word;
+  c.maxlen = 4, c.step = 2, c.batch = 8, c.patience = 3;
+  write_seed(dir, "window-word-rmsprop-epoch", c);
+}
+
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (const char* dir = std::getenv("FUZZ_RESUME_SEEDS")) {
+    write_seeds(dir);
+    std::exit(0);
+  }
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // fit saves where it stopped: into memory-backed /dev/shm when there is one.
   static const std::string out =
       (::access("/dev/shm", W_OK) == 0 ? std::string("/dev/shm") : std::string("/tmp")) +
       "/fuzz_resume." + std::to_string(::getpid()) + ".safetensors";
+  // FUZZ_RESUME_VERBOSE=1: say how far each path got, to see what a seed or an input reaches.
+  static const bool verbose = std::getenv("FUZZ_RESUME_VERBOSE") != nullptr;
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   try {
     eval(bytes);
-  } catch (const charlstm::error&) {
+    if (verbose) std::fprintf(stderr, "eval: evaluated\n");
+  } catch (const charlstm::error& e) {
+    if (verbose) std::fprintf(stderr, "eval: %s\n", e.what());
   }
   try {
     resume(bytes, out);
-  } catch (const charlstm::error&) {
+    if (verbose) std::fprintf(stderr, "resume: trained and saved\n");
+  } catch (const charlstm::error& e) {
+    if (verbose) std::fprintf(stderr, "resume: %s\n", e.what());
   }
   std::remove(out.c_str());
   std::remove(charlstm::best_checkpoint_path(out).c_str());
