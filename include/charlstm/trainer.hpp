@@ -250,7 +250,9 @@ double train_sequence_epoch(batch_trainer<S>& trainer, const stream_set& streams
   progress.sequences_done = progress.targets_done;
   double loss_sum = range.loss_so_far * static_cast<double>(progress.targets_done);
   progress.mean_loss = range.loss_so_far;
-  std::vector<token_id> ids(static_cast<std::size_t>(streams.seq_len * B));
+  // No chunk is longer than the streams, whatever seq_len says.
+  std::vector<token_id> ids(
+      static_cast<std::size_t>(std::min(streams.seq_len, streams.stream_length()) * B));
   std::vector<token_id> targets(ids.size());
   for (index batch = progress.batches_done; batch < progress.batches_total; ++batch) {
     if (range.stop_batch >= 0 && batch >= range.stop_batch) break;
@@ -277,7 +279,8 @@ double evaluate_sequence(batch_trainer<S>& trainer, const stream_set& streams) {
           "evaluate_sequence: no chunks (too short a text for the batch)");
   layer_states<S> state;
   state.reset(m.layers(), m.hidden_size(), B);
-  std::vector<token_id> ids(static_cast<std::size_t>(streams.seq_len * B));
+  std::vector<token_id> ids(
+      static_cast<std::size_t>(std::min(streams.seq_len, streams.stream_length()) * B));
   std::vector<token_id> targets(ids.size());
   double sum = 0;
   for (index batch = 0; batch < streams.batches(); ++batch) {
@@ -302,8 +305,10 @@ double train_epoch(batch_trainer<S>& trainer, const window_set& windows, index b
   std::vector<index> order(static_cast<std::size_t>(n));
   for (index k = 0; k < n; ++k) order[static_cast<std::size_t>(k)] = k;
   shuffle_indices(order, engine);
-  std::vector<token_id> ids(static_cast<std::size_t>(T * batch_size));
-  std::vector<token_id> targets(static_cast<std::size_t>(batch_size));
+  // No batch is larger than the windows there are, whatever batch_size says.
+  const index most = std::min(batch_size, n);
+  std::vector<token_id> ids(static_cast<std::size_t>(T * most));
+  std::vector<token_id> targets(static_cast<std::size_t>(most));
   epoch_progress progress;
   progress.batches_total = (n + batch_size - 1) / batch_size;
   progress.batches_done = std::min(range.first_batch, progress.batches_total);
@@ -338,9 +343,12 @@ template <class S>
 double evaluate(batch_trainer<S>& trainer, const window_set& windows, index batch_size) {
   const index n = windows.size(), T = windows.maxlen;
   require(n > 0, "evaluate: no windows");
-  std::vector<index> which(static_cast<std::size_t>(batch_size));
-  std::vector<token_id> ids(static_cast<std::size_t>(T * batch_size)),
-      targets(static_cast<std::size_t>(batch_size));
+  require(batch_size > 0, "batch size must be positive, got " + std::to_string(batch_size));
+  // No batch is larger than the windows there are, whatever batch_size says.
+  const index most = std::min(batch_size, n);
+  std::vector<index> which(static_cast<std::size_t>(most));
+  std::vector<token_id> ids(static_cast<std::size_t>(T * most)),
+      targets(static_cast<std::size_t>(most));
   double sum = 0;
   for (index start = 0; start < n; start += batch_size) {
     const index B = std::min(batch_size, n - start);
