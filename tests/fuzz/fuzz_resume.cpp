@@ -69,7 +69,7 @@ void resume(const std::string& bytes, const std::string& out) {
 void write_seed(const std::string& dir, const std::string& name, charlstm::training_config c) {
   std::u32string text;
   for (int k = 0; k < 30; ++k) text += U"the cat sat on the mat. a dog ran to the cat, and sat.\n";
-  c.corpus = "seed.txt";
+  c.corpus = {"seed.txt"};
   c.hidden = 4;
   c.epochs = 1;
   c.threads = 1;
