@@ -2,9 +2,9 @@
 // bytes past the loader, on a tiny text in the checkpoint's vocabulary.
 //   eval:   the inference loader, read_training_config, evaluate_text (eval.cpp's calls).
 //   resume: the loader with the optimizer's state, read_training_config, read_training_state,
-//           the resumed run's configuration (the stored settings; this run's own as a resume
-//           without flags gives them: one more epoch, one thread, no samples), validate,
-//           make_training_data, then fit (train.cpp's calls) asked to stop after its first step,
+//           resumed_config (a resume that gives only this run's own settings: one more epoch,
+//           one thread, no samples), validate, prepare_training_corpus with the checkpoint's
+//           vocabulary, then fit (train.cpp's calls) asked to stop after its first step,
 //           so that it continues the stored state (carried state, optimizer buffers and step
 //           count, random engine, position in the epoch) for one step, validates and saves.
 // The seed corpus is written by this binary (LLVMFuzzerInitialize, when FUZZ_RESUME_SEEDS names
@@ -26,15 +26,14 @@
 
 namespace {
 
-// The tiny text: about 120 tokens cycling through the vocabulary, written out and read back as
-// the tool reads a corpus (unknown symbols, as a word vocabulary's <unk>, dropped).  Short, so
-// that every allocation it sizes stays far below the fuzzer's malloc limit.
-std::vector<charlstm::token_id> tiny_text(const charlstm::token_vocabulary& vocab) {
+// The tiny text: about 120 tokens cycling through the vocabulary, written out as the text a
+// user would give.  Short, so that every allocation it sizes stays far below the fuzzer's malloc
+// limit.
+std::u32string tiny_text(const charlstm::token_vocabulary& vocab) {
   std::vector<charlstm::token_id> ids;
   for (charlstm::index k = 0; k < 120; ++k)
     ids.push_back(static_cast<charlstm::token_id>((k * 7 + k / 5) % vocab.size()));
-  const std::u32string text = charlstm::decode_text(vocab, ids);
-  return charlstm::encode_text(vocab, text, /*drop_unknown=*/true, "the tiny text");
+  return charlstm::decode_text(vocab, ids);
 }
 
 void eval(const std::string& bytes) {
@@ -43,25 +42,31 @@ void eval(const std::string& bytes) {
   const charlstm::training_config c = charlstm::read_training_config(info, m);
   charlstm::read_inference_settings(info);  // what generate reads besides the model
   charlstm::batch_trainer<float> trainer(m, 1);
-  charlstm::evaluate_text(trainer, c, tiny_text(info.vocab));
+  charlstm::evaluate_text(
+      trainer, c, charlstm::encode_text(info.vocab, tiny_text(info.vocab), true, "the tiny text"));
 }
 
 void resume(const std::string& bytes, const std::string& out) {
   charlstm::checkpoint_info info;
   charlstm::optimizer_state<float> opt;
   charlstm::model<float> m = charlstm::parse_checkpoint<float>(bytes, info, "fuzz", opt);
-  charlstm::training_config c = charlstm::read_training_config(info, m);
-  charlstm::training_state<float> state = charlstm::read_training_state(info, c, m, std::move(opt));
-  c.epochs = state.epoch + 1;
-  c.threads = 1;
-  c.sample_length = 0;
-  c.out = out;
+  const charlstm::training_config stored = charlstm::read_training_config(info, m);
+  charlstm::training_state<float> state =
+      charlstm::read_training_state(info, stored, m, std::move(opt));
+  // A resume that gives no stored setting, only this run's own: one more epoch, one thread.
+  charlstm::training_config given;
+  given.epochs = state.epoch + 1;
+  given.threads = 1;
+  given.sample_length = 0;
+  given.out = out;
+  const charlstm::training_config c =
+      charlstm::resumed_config(stored, given, state, [](const std::string&) { return false; });
   charlstm::validate(c);
-  const charlstm::training_data data =
-      charlstm::make_training_data(tiny_text(info.vocab), c, "the tiny text");
+  const charlstm::training_corpus corpus =
+      charlstm::prepare_training_corpus(tiny_text(info.vocab), c, "the tiny text", info.vocab);
   charlstm::training_events events;
   events.stop_requested = [] { return true; };
-  charlstm::fit(c, data, info.vocab, m, state, events);
+  charlstm::fit(c, corpus.data, corpus.vocab, m, state, events);
 }
 
 // A seed: the checkpoint of a tiny run of `c` (4 hidden units, one epoch or up to c.max_steps,
@@ -75,15 +80,10 @@ void write_seed(const std::string& dir, const std::string& name, charlstm::train
   c.threads = 1;
   c.sample_length = 0;
   c.out = dir + "/" + name + ".safetensors";
-  const charlstm::token_vocabulary vocab =
-      c.tokens == charlstm::token_kind::word
-          ? charlstm::token_vocabulary(charlstm::word_vocabulary(text, c.max_vocab))
-          : charlstm::token_vocabulary(charlstm::char_vocabulary(text));
-  const charlstm::training_data data =
-      charlstm::make_training_data(charlstm::encode_text(vocab, text, false, "seed"), c, "seed");
-  charlstm::model<float> m(vocab.size(), c.hidden, c.seed, c.layers);
+  const charlstm::training_corpus corpus = charlstm::prepare_training_corpus(text, c, "seed");
+  charlstm::model<float> m(corpus.vocab.size(), c.hidden, c.seed, c.layers);
   auto state = charlstm::training_state<float>::fresh(c, m);
-  charlstm::fit(c, data, vocab, m, state);
+  charlstm::fit(c, corpus.data, corpus.vocab, m, state);
   std::remove(charlstm::best_checkpoint_path(c.out).c_str());  // the same model again
 }
 
