@@ -36,15 +36,15 @@ int evaluate_command(const std::string& model_path, const std::string& corpus, b
           std::string("the text is too short to evaluate (fewer than 2 ") +
               (words ? "words)" : "characters)"));
   const charlstm::text_loss r = charlstm::evaluate_text(trainer, c, ids);
-  if (c.mode == charlstm::training_mode::sequence) {
-    // As validation in training: up to `batch` streams, the state carried, the loss at every step.
-    std::printf("%s: %ld %s predicted (sequence mode), loss %.6f nats/%s, %.6f bits/%s\n",
-                path.c_str(), static_cast<long>(r.predicted), words ? "words" : "characters",
-                r.loss, unit, r.loss / std::log(2.0), unit);
-    return 0;
-  }
-  std::printf("%s: %ld windows, loss %.6f nats/%s, %.6f bits/%s\n", path.c_str(),
-              static_cast<long>(r.predicted), r.loss, unit, r.loss / std::log(2.0), unit);
+  // Sequence mode scores as validation in training: up to `batch` streams, the state carried, the
+  // loss at every step; window mode the book's windows.
+  const std::string scored =
+      c.mode == charlstm::training_mode::sequence
+          ? std::string(words ? "words" : "characters") + " predicted (sequence mode)"
+          : std::string("windows");
+  std::printf("%s: %ld %s, loss %.6f nats/%s, %.6f bits/%s\n", path.c_str(),
+              static_cast<long>(r.predicted), scored.c_str(), r.loss, unit, r.loss / std::log(2.0),
+              unit);
   return 0;
 }
 
