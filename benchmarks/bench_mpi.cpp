@@ -2,7 +2,8 @@
 // the gradients: K steps of batch_trainer on real Nietzsche batches (lowercased, 57 symbols),
 // the reducer wrapped in a decorator that times every reduce().  One JSON line from rank 0:
 // seconds per step (step_s), inside reduce() (reduce_s, mean over ranks; reduce_s_rank_max),
-// and waiting at a barrier before it for the slowest rank (wait_s, mean over ranks).
+// waiting at a barrier before it for the slowest rank (wait_s, mean over ranks), and rank 0's
+// CPU seconds per step, all its threads (cpu_s).
 // Not a test: distributed.sh runs it under mpirun in several configurations.
 //   bench_mpi --model book|recipe --reduce ordered|allreduce|none --threads T [--steps K]
 //   mpirun -np 2 --bind-to none bench_mpi --model book --reduce ordered --threads 1
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,14 @@ namespace {
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU seconds of this process, all its threads: on a shared machine, what the work cost apart
+// from waiting for a core.
+double cpu_now() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 // Any reducer, timed.  Across ranks, a barrier first: its wait (`waiting`) is the ranks'
@@ -96,7 +106,7 @@ options parse(int argc, char** argv) {
 
 struct measured {
   idx params = 0;
-  double step = 0, reduce = 0, wait = 0;  // seconds per step, mean over the timed steps
+  double step = 0, reduce = 0, wait = 0, cpu = 0;  // seconds per step, mean over timed steps
 };
 
 measured run(const options& o, charlstm::gradient_reducer<float>& inner) {
@@ -120,11 +130,12 @@ measured run(const options& o, charlstm::gradient_reducer<float>& inner) {
       targets(static_cast<std::size_t>(book ? B : T * B));
   std::vector<idx> which(static_cast<std::size_t>(B));
   std::uint64_t seed = 1;  // every rank draws the same windows
-  double start = 0;
+  double start = 0, cpu_start = 0;
   for (idx s = 0; s < o.warmup + o.steps; ++s) {
     if (s == o.warmup) {
       MPI_Barrier(MPI_COMM_WORLD);
       start = now();
+      cpu_start = cpu_now();
       timed.seconds = timed.waiting = 0;
     }
     if (book) {
@@ -139,9 +150,11 @@ measured run(const options& o, charlstm::gradient_reducer<float>& inner) {
       trainer.train_step({batch_ids.data(), targets.data(), T, B, true, 0}, &state);
     }
   }
+  const double cpu = cpu_now() - cpu_start;
   MPI_Barrier(MPI_COMM_WORLD);
   const double steps = static_cast<double>(o.steps);
-  return {m.params.size(), (now() - start) / steps, timed.seconds / steps, timed.waiting / steps};
+  return {m.params.size(), (now() - start) / steps, timed.seconds / steps, timed.waiting / steps,
+          cpu / steps};
 }
 
 }  // namespace
@@ -175,11 +188,11 @@ int main(int argc, char** argv) {
       std::printf(
           "{\"model\": \"%s\", \"reduce\": \"%s\", \"ranks\": %d, \"threads\": %ld, "
           "\"steps\": %ld, \"parameters\": %ld, \"gradient_bytes\": %ld, \"step_s\": %.6f, "
-          "\"reduce_s\": %.6f, \"reduce_s_rank_max\": %.6f, \"wait_s\": %.6f}\n",
+          "\"reduce_s\": %.6f, \"reduce_s_rank_max\": %.6f, \"wait_s\": %.6f, \"cpu_s\": %.6f}\n",
           o.model.c_str(), o.reduce.c_str(), ranks, static_cast<long>(o.threads),
           static_cast<long>(o.steps), static_cast<long>(mine.params),
           static_cast<long>(mine.params * 4), mine.step, reduce_sum / ranks, reduce_max,
-          wait_sum / ranks);
+          wait_sum / ranks, mine.cpu);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_mpi (rank %d): %s\n", rank, e.what());

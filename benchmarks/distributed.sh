@@ -4,7 +4,9 @@
 # hostfile and a stand-in for ssh), for the book's model and the 2 x 384 recipe, with the ordered
 # (chain) and the unordered (MPI_Allreduce) reduction.  Prints a table: step time, time combining
 # gradients per step (inside the reducer), skew per step (waiting, at a barrier before it, for
-# the slowest rank), efficiency = (1 process x 2 threads step time) / (configuration's).
+# the slowest rank), rank 0's CPU time per step (all its threads: on a shared machine, the work
+# apart from waiting for a core), efficiency = (1 process x 2 threads step time) /
+# (configuration's).
 #   bash benchmarks/distributed.sh [RAW_JSON_LINES_FILE]
 # Every configuration runs REPEATS times (default 3); the table shows the run with the median
 # step time.  BOOK_STEPS (default 20) and RECIPE_STEPS (10) timed steps after WARMUP (2); BENCH
@@ -55,12 +57,13 @@ jq -rs '
   group_by([.model, .config, .reduce])
   | map(sort_by(.step_s) | .[(length / 2 | floor)])
   | (map(select(.reduce == "none")) | map({key: .model, value: .step_s}) | from_entries) as $base
-  | ["model", "configuration", "reduction", "step ms", "combine ms/step", "skew ms/step", "efficiency"],
+  | ["model", "configuration", "reduction", "step ms", "combine ms/step", "skew ms/step", "CPU ms/step", "efficiency"],
     (sort_by(.model, (.reduce != "none"), .reduce, .config)[]
      | [.model, .config, (if .reduce == "none" then "threads" else .reduce end),
         (.step_s * 1000 * 10 | round / 10 | tostring),
         (.reduce_s * 1000 * 100 | round / 100 | tostring),
         ((.wait_s // 0) * 1000 * 100 | round / 100 | tostring),
+        ((.cpu_s // 0) * 1000 | round | tostring),
         ($base[.model] / .step_s * 100 | round | tostring + " %")])
   | @tsv' "$raw" | column -t -s $'\t'
 echo

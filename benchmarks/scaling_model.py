@@ -16,6 +16,7 @@ Costs, for a gradient of M bytes, N ranks, latency a per message, bandwidth b:
 Compute per step at N ranks of 2 threads, the global batch B fixed (the tool's --batch):
   c * ceil(B / (2 N)), c the time of one sequence on one thread as measured here; smaller
   slices are assumed as fast per sequence (optimistic), the summing arithmetic is left out.
+  Second table: the batch grown with the ranks (every rank B sequences, c * B / 2).
 """
 import math
 import sys
@@ -47,15 +48,15 @@ def needed_bandwidth(cost, n, m, a, budget):
     return hi
 
 
-def main():
-    step_ms = [float(x) for x in sys.argv[1:3]]
+def table(step_ms, weak):
     print("| model | ranks | compute ms/step | budget ms (10 %) | reduction | max latency (infinite "
           "bandwidth) | bandwidth needed at 2 µs latency | at 30 µs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, (m, batch)), ms in zip(MODELS.items(), step_ms):
         per_sequence = ms / 1000 / (batch / 2)  # s, one thread
         for n in (4, 16, 64):
-            compute = per_sequence * math.ceil(batch / (2 * n))
+            sequences = batch / 2 if weak else math.ceil(batch / (2 * n))
+            compute = per_sequence * sequences
             budget = compute / 9  # comm <= compute / 9  <=>  compute / (compute + comm) >= 0.9
             for label, cost in (("ordered (chain)", chain), ("allreduce", allreduce)):
                 unit = cost(n, m, 1.0, math.inf)  # messages on the critical path
@@ -65,6 +66,14 @@ def main():
                     cells.append("impossible" if b is None else f"{b * 8 / 1e9:.1f} Gbit/s")
                 print(f"| {name} | {n} | {compute * 1000:.2f} | {budget * 1000:.3f} | {label} | "
                       f"{budget / unit * 1e6:.1f} µs | {cells[0]} | {cells[1]} |")
+
+
+def main():
+    step_ms = [float(x) for x in sys.argv[1:3]]
+    print("The global batch fixed (the tool's --batch): N ranks share B sequences.\n")
+    table(step_ms, weak=False)
+    print("\nThe batch grown with the ranks: every rank computes B sequences (global batch N B).\n")
+    table(step_ms, weak=True)
 
 
 if __name__ == "__main__":
