@@ -11,12 +11,14 @@
 # Every configuration runs REPEATS times (default 3); the table shows the run with the median
 # step time.  BOOK_STEPS (default 20) and RECIPE_STEPS (10) timed steps after WARMUP (2); BENCH
 # another bench_mpi binary.  Needs the release build with Open MPI (cmake --preset release && cmake --build
-# --preset release --target bench_mpi) and jq.
+# --preset release --target bench_mpi), jq and column (Debian: jq, bsdextrautils).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=${BENCH:-$PWD/build/release/benchmarks/bench_mpi}
 [ -x "$bench" ] || { echo "distributed.sh: build first: cmake --preset release && cmake --build --preset release --target bench_mpi" >&2; exit 1; }
-command -v jq > /dev/null || { echo "distributed.sh: needs jq: apt-get install -y jq" >&2; exit 1; }
+for tool in jq column; do
+  command -v $tool > /dev/null || { echo "distributed.sh: needs $tool: apt-get install -y jq bsdextrautils" >&2; exit 1; }
+done
 raw=${1:-$(mktemp)}
 : > "$raw"
 repeats=${REPEATS:-3}

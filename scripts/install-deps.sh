@@ -22,6 +22,7 @@ test_packages=(
   time                                    # GNU time: peak memory in benchmarks/memory.sh
   dpkg-dev file                           # cpack -G DEB (dpkg-shlibdeps) in CI's packaging step
   libopenmpi-dev openmpi-bin              # training across processes (-DCHARLSTM_MPI=ON, tests/mpi)
+  jq bsdextrautils                        # benchmarks/distributed.sh: JSON lines to a table (jq, column)
 )
 
 case "${1:-}" in
