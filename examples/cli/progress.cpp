@@ -3,6 +3,7 @@
 #include "progress.hpp"
 
 #include <algorithm>
+#include <charlstm/training.hpp>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -24,12 +25,6 @@ std::string bar(const charlstm::epoch_progress& p) {
   std::string done = std::to_string(p.batches_done);
   done.insert(0, total.size() - std::min(total.size(), done.size()), ' ');
   return done + "/" + total + " [" + b + "]";
-}
-
-std::string number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
 }
 
 }  // namespace
@@ -97,7 +92,8 @@ void console::epoch_begin(const charlstm::epoch_begin& e) {
     planned_ = true;
     std::string sooner;
     if (plan_.time_limit_s > 0)
-      sooner += "--time-limit " + number(plan_.time_limit_s / 60) + " min";
+      sooner +=
+          "--time-limit " + charlstm::training_detail::general(plan_.time_limit_s / 60) + " min";
     if (plan_.patience > 0) {
       sooner += (sooner.empty() ? "" : ", ") + std::string("--patience ") +
                 std::to_string(plan_.patience);
