@@ -3,7 +3,7 @@
 // `train --init-from` through the real binary.
 #include <catch2/catch.hpp>
 #include <charlstm/charlstm.hpp>
-#include <charlstm/run/metrics.hpp>
+#include <charlstm/run/metrics_format.hpp>
 #include <cmath>
 #include <cstring>
 #include <random>

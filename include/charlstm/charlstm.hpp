@@ -1,6 +1,7 @@
 // charlstm/charlstm.hpp: the whole library.  Only includes.  Not the tool's run files (the
-// metrics log and the HTML report): those are <charlstm/run/metrics.hpp> and
-// <charlstm/run/report.hpp>, included by whoever writes or reads a run's files.
+// metrics log and the HTML report): those are <charlstm/run/metrics_format.hpp> (the log's
+// format and reader), <charlstm/run/metrics.hpp> (its writer) and <charlstm/run/report.hpp>,
+// included by whoever writes or reads a run's files.
 #pragma once
 
 #include "adam.hpp"

@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <charlstm/checkpoint.hpp>
-#include <charlstm/run/metrics.hpp>
+#include <charlstm/run/metrics_format.hpp>
 #include <map>
 #include <string>
 #include <vector>

@@ -16,8 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "../config.hpp"
 #include "chart.hpp"
-#include "metrics.hpp"
+#include "metrics_format.hpp"
 
 namespace charlstm {
 
