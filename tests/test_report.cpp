@@ -47,7 +47,7 @@ charlstm::metrics_row row(std::int64_t step, double train, double val = NAN) {
   r.epoch = static_cast<double>(step) / 10;
   r.train_loss = train;
   r.val_loss = val;
-  r.chars_per_s = 1000.0 * static_cast<double>(step);
+  r.tokens_per_s = 1000.0 * static_cast<double>(step);
   r.lr = 0.01;
   r.elapsed_s = static_cast<double>(step);
   return r;
@@ -576,4 +576,40 @@ TEST_CASE("report shows the command that reproduces each run", "[report][cli]") 
   const auto first = val_losses(dir / "m.safetensors.metrics.csv");
   CHECK(first.size() == 3);
   CHECK(val_losses(dir / "again.safetensors.metrics.csv") == first);
+}
+
+TEST_CASE("report names the token of the runs: words, characters, or tokens for a mix",
+          "[report][cli]") {
+  temp_dir dir;
+  test_support::write_text(dir / "corpus.txt", test_support::small_corpus(3000));
+  const std::string words = tiny_train(dir, "w.safetensors", "--tokens word");
+  const std::string chars = tiny_train(dir, "c.safetensors", "");
+  const auto page = [&](const std::string& models, const std::string& name) {
+    const auto r = run_cli("report " + models + " --out " + quote(dir / name));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return charlstm::read_file_bytes(dir / name);
+  };
+  const std::string w = page(quote(words), "w.html");
+  CHECK_THAT(w, Catch::Contains("nats / word") && Catch::Contains("bits / word") &&
+                    Catch::Contains("words / s") && Catch::Contains("words/s") &&
+                    Catch::Contains("Loss per word"));
+  // Units hold a '/', which no sample of this corpus does.
+  const std::vector<std::string> char_units = {"nats/char",   "nats / char", "bits/char",
+                                               "bits / char", "chars/s",     "chars / s"};
+  const std::vector<std::string> word_units = {"nats/word",   "nats / word", "bits/word",
+                                               "bits / word", "words/s",     "words / s"};
+  for (const std::string& unit : char_units) CHECK(w.find(unit) == std::string::npos);
+  CHECK(w.find("/ token") == std::string::npos);
+  const std::string c = page(quote(chars), "c.html");
+  CHECK_THAT(c, Catch::Contains("nats / char") && Catch::Contains("bits / char") &&
+                    Catch::Contains("chars / s") && Catch::Contains("Loss per char"));
+  for (const std::string& unit : word_units) CHECK(c.find(unit) == std::string::npos);
+  // A word run beside a character run: neither unit is every run's.
+  const std::string mix = page(quote(words) + " " + quote(chars), "mix.html");
+  CHECK_THAT(mix, Catch::Contains("nats / token") && Catch::Contains("tokens / s") &&
+                      Catch::Contains("Loss per token"));
+  for (const auto* units : {&char_units, &word_units}) {
+    for (const std::string& unit : *units) CHECK(mix.find(unit) == std::string::npos);
+  }
 }

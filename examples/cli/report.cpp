@@ -112,7 +112,7 @@ int report(const std::vector<std::string>& model_paths, std::string out, bool fo
   if (out.empty()) out = charlstm::report_path(model_paths.front());
   output_file page(check_output(out, "--out", output_kind::html, inputs, force));
   charlstm::report_input in;
-  bool all_words = true;
+  std::string token;  // the runs' token, "char" or "word"; "token" if they differ
   for (const std::string& model_path : model_paths) {
     charlstm::checkpoint_info info;
     const charlstm::model<float> model = load_model(model_path, info);
@@ -132,7 +132,9 @@ int report(const std::vector<std::string>& model_paths, std::string out, bool fo
     const bool corpus = info.metadata.count("corpus") != 0;
     const auto tokens = info.metadata.find("tokens");
     const bool word = tokens != info.metadata.end() && tokens->second == "word";
-    all_words = all_words && word;
+    const std::string unit =
+        charlstm::token_unit(word ? charlstm::token_kind::word : charlstm::token_kind::character);
+    token = token.empty() || token == unit ? unit : "token";
     run.summary =
         (corpus ? "corpus " + charlstm::corpus_setting_text(charlstm::stored_corpus(info)) + " · "
                 : "") +
@@ -141,7 +143,7 @@ int report(const std::vector<std::string>& model_paths, std::string out, bool fo
         (word ? " words" : " symbols") + " · " + std::to_string(info.steps) + " steps";
     in.runs.push_back(std::move(run));
   }
-  in.token = all_words ? "word" : "char";
+  in.token = token;
   if (in.runs.size() == 1) {
     in.title = in.runs.front().name;
     in.subtitle = "charlstm training report · " + in.runs.front().summary;

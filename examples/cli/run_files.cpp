@@ -33,10 +33,11 @@ void optional_metrics::guard(const F& write) {
 }
 
 optional_metrics::optional_metrics(const std::string& model_path, const std::string& resumed_from,
-                                   std::int64_t steps, double chars_per_sequence) {
+                                   std::int64_t steps, charlstm::token_kind tokens,
+                                   double tokens_per_sequence) {
   guard([&] {
-    writer_ = std::make_unique<charlstm::metrics_writer>(model_path, resumed_from, steps,
-                                                         chars_per_sequence);
+    writer_ = std::make_unique<charlstm::metrics_writer>(model_path, resumed_from, steps, tokens,
+                                                         tokens_per_sequence);
   });
 }
 

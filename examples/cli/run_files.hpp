@@ -28,7 +28,7 @@ std::unique_ptr<run_lock> check_run_files(std::string& out, bool force,
 class optional_metrics {
  public:
   optional_metrics(const std::string& model_path, const std::string& resumed_from,
-                   std::int64_t steps, double chars_per_sequence);
+                   std::int64_t steps, charlstm::token_kind tokens, double tokens_per_sequence);
   void begin_epoch(index sequences_done, double mean_loss);
   void pause();
   void log(std::int64_t step, double epoch, index sequences_done, double mean_loss, double lr,

@@ -137,15 +137,16 @@ int train(train_options o, const CLI::App& cmd) {
   const bool sequence = c.mode == charlstm::training_mode::sequence;
   console screen(
       plan_run(c, corpus.data.batches(c), state.epoch, state.epoch_batch, state.optimizer.steps),
-      corpus.vocab.kind() == charlstm::token_kind::word ? "word" : "char", c.val_fraction > 0,
-      ::isatty(STDERR_FILENO) != 0, o.progress_every);
+      charlstm::token_unit(corpus.vocab.kind()), c.val_fraction > 0, ::isatty(STDERR_FILENO) != 0,
+      o.progress_every);
   std::unique_ptr<optional_metrics> metrics;
   const std::int64_t steps_at_start = state.optimizer.steps;
   charlstm::training_events events;
   events.on_epoch_begin = [&](const charlstm::epoch_begin& e) {
     if (!metrics) {
-      metrics = std::make_unique<optional_metrics>(c.out, o.resume, steps_at_start,
-                                                   sequence ? 1.0 : static_cast<double>(c.maxlen));
+      metrics =
+          std::make_unique<optional_metrics>(c.out, o.resume, steps_at_start, corpus.vocab.kind(),
+                                             sequence ? 1.0 : static_cast<double>(c.maxlen));
     }
     screen.epoch_begin(e);
     metrics->begin_epoch(e.sequences_done, e.loss_so_far);

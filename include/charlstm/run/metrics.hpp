@@ -98,7 +98,7 @@ class append_log {
 
 // The metrics and samples of one training run: turns the trainer's running mean over an epoch
 // into rows over intervals of steps, and appends them.
-//   metrics_writer metrics(out, resume, model.steps, maxlen);
+//   metrics_writer metrics(out, resume, model.steps, vocab.kind(), maxlen);
 //   metrics.begin_epoch(0, 0);  ...  metrics.log(step, epoch, sequences_done, mean_loss, lr);
 //   save_checkpoint(out, ...);  metrics.commit();
 // Pitfall: call begin_epoch at each epoch's start, after validation and sampling, so that the
@@ -106,18 +106,21 @@ class append_log {
 class metrics_writer {
  public:
   // `model_path` is the checkpoint being written; `resumed_from` the checkpoint it continues
-  // ("" for a fresh run), whose step count is `steps`; `chars_per_sequence` converts sequences
-  // to characters for the throughput.
+  // ("" for a fresh run), whose step count is `steps`; `tokens` the run's token kind, which
+  // names a new file's columns (metrics_header); `tokens_per_sequence` converts sequences to
+  // tokens for the throughput.  A resumed run's rows go under its file's own header, whichever
+  // token that names (a word run logged before the names followed the token keeps its
+  // char-named columns): the file stays one table.
   metrics_writer(const std::string& model_path, const std::string& resumed_from, std::int64_t steps,
-                 double chars_per_sequence)
-      : chars_per_sequence_(chars_per_sequence) {
+                 token_kind tokens, double tokens_per_sequence)
+      : tokens_per_sequence_(tokens_per_sequence) {
     const std::string metrics_source =
         resumed_from.empty() ? "" : existing_log_path(resumed_from, ".metrics.csv");
-    csv_.open(metrics_path(model_path), metrics_source, steps, metrics_header, csv_step);
+    csv_.open(metrics_path(model_path), metrics_source, steps, metrics_header(tokens), csv_step);
     samples_.open(samples_path(model_path),
                   resumed_from.empty() ? "" : existing_log_path(resumed_from, ".samples.jsonl"),
                   steps, "", sample_step);
-    columns_ = metrics_detail::split(csv_.header(), ',');
+    columns_ = metrics_columns(csv_.header());
     const std::vector<metrics_row> rows = parse_metrics(csv_.kept(), csv_.path());
     if (!rows.empty()) elapsed_before_ = rows.back().elapsed_s;
   }
@@ -156,7 +159,7 @@ class metrics_writer {
     if (sequences > 0) {
       row.train_loss = (loss_sum - loss_sum_) / static_cast<double>(sequences);
       if (seconds > 0)
-        row.chars_per_s = static_cast<double>(sequences) * chars_per_sequence_ / seconds;
+        row.tokens_per_s = static_cast<double>(sequences) * tokens_per_sequence_ / seconds;
     }
     row.val_loss = val_loss;
     row.lr = lr;
@@ -176,7 +179,7 @@ class metrics_writer {
   using clock = std::chrono::steady_clock;
   append_log csv_, samples_;
   std::vector<std::string> columns_;
-  double chars_per_sequence_;
+  double tokens_per_sequence_;
   double elapsed_before_ = 0, loss_sum_ = 0;
   index sequences_ = 0;
   clock::time_point start_ = clock::now(), interval_start_ = start_, pause_time_ = start_;
@@ -184,7 +187,7 @@ class metrics_writer {
 
   static bool csv_step(const std::string& header, const std::string& line, std::int64_t& step) {
     metrics_row row;
-    if (!parse_metrics_line(metrics_detail::split(header, ','), line, row)) return false;
+    if (!parse_metrics_line(metrics_columns(header), line, row)) return false;
     step = row.step;
     return true;
   }

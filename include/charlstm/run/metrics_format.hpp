@@ -3,9 +3,10 @@
 //   X.metrics.csv    one row per logged point (every N steps and at each epoch's end):
 //                    step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,
 //                    chars_per_s,lr,elapsed_s   (empty field: not measured at that row)
-//                    Losses are per token: per character, or per word for a word model; the
-//                    columns keep their "_per_char" and "chars_" names for either kind, so that
-//                    every log reads alike (report names the unit from the checkpoint).
+//                    Losses are per token, and the columns name the token: a word model's are
+//                    train_bits_per_word, val_bits_per_word and words_per_s (metrics_header).
+//                    The reader takes either naming; a word run's log begun before the names
+//                    followed the token keeps its char-named header when resumed (one table).
 //   X.samples.jsonl  one JSON object per line: {"step","epoch","temperature","seed","text"}
 // The readers skip a last line without its newline (a write torn by a crash) and accept CRLF line
 // ends; a malformed row elsewhere is an error, never a silent cut.  Not a general CSV library: it
@@ -26,6 +27,7 @@
 #include "../error.hpp"
 #include "../file.hpp"
 #include "../json.hpp"
+#include "../vocabulary.hpp"
 
 namespace charlstm {
 
@@ -36,8 +38,8 @@ struct metrics_row {
   double train_loss =
       std::numeric_limits<double>::quiet_NaN();  // nats per token, mean since the last row
   double val_loss = std::numeric_limits<double>::quiet_NaN();  // nats per token, at epoch ends
-  double chars_per_s =
-      std::numeric_limits<double>::quiet_NaN();          // training throughput since the last row
+  // Training throughput since the last row: characters, or words for a word model, per second.
+  double tokens_per_s = std::numeric_limits<double>::quiet_NaN();
   double lr = std::numeric_limits<double>::quiet_NaN();  // learning rate in use
   double elapsed_s = 0;  // wall-clock seconds since training began, across resumes
 };
@@ -50,9 +52,48 @@ struct sample_record {
   std::string seed, text;  // UTF-8; `text` excludes the seed
 };
 
-inline constexpr const char* metrics_header =
-    "step,epoch,train_loss,val_loss,train_bits_per_char,val_bits_per_char,chars_per_s,lr,"
-    "elapsed_s";
+// What a run's losses and throughput are per, named from its vocabulary's kind: "char" or "word".
+inline std::string token_unit(token_kind tokens) {
+  return tokens == token_kind::word ? "word" : "char";
+}
+
+// metrics.csv's header for a run of `tokens`: the bits and throughput columns name the token.
+//   metrics_header(token_kind::word) == "step,epoch,train_loss,val_loss,train_bits_per_word,"
+//                                       "val_bits_per_word,words_per_s,lr,elapsed_s"
+// Pitfall: a resumed run writes under its file's header (run/metrics.hpp), not this one.
+inline std::string metrics_header(token_kind tokens) {
+  const std::string unit = token_unit(tokens);
+  return "step,epoch,train_loss,val_loss,train_bits_per_" + unit + ",val_bits_per_" + unit + "," +
+         unit + "s_per_s,lr,elapsed_s";
+}
+
+// What a column of metrics.csv holds, under either token's name ("train_bits_per_char" and
+// "train_bits_per_word" are both train_bits); `other` for a column this version does not write.
+enum class metrics_column {
+  step,
+  epoch,
+  train_loss,
+  val_loss,
+  train_bits,
+  val_bits,
+  tokens_per_s,
+  lr,
+  elapsed_s,
+  other
+};
+inline metrics_column column_of(const std::string& name) {
+  using c = metrics_column;
+  if (name == "step") return c::step;
+  if (name == "epoch") return c::epoch;
+  if (name == "train_loss") return c::train_loss;
+  if (name == "val_loss") return c::val_loss;
+  if (name == "train_bits_per_char" || name == "train_bits_per_word") return c::train_bits;
+  if (name == "val_bits_per_char" || name == "val_bits_per_word") return c::val_bits;
+  if (name == "chars_per_s" || name == "words_per_s") return c::tokens_per_s;
+  if (name == "lr") return c::lr;
+  if (name == "elapsed_s") return c::elapsed_s;
+  return c::other;
+}
 
 // ---- File names ------------------------------------------------------------------------------
 
@@ -154,33 +195,51 @@ inline std::vector<std::string> complete_lines(const std::string& text) {
 
 }  // namespace metrics_detail
 
-// A row as one CSV line, newline included, in metrics_header's columns, or in `columns` (a
-// file's header, split at commas): a column this version does not write is left empty.
+// The columns of a header line: metrics_columns(metrics_header(token_kind::word)).
+inline std::vector<std::string> metrics_columns(const std::string& header) {
+  return metrics_detail::split(header, ',');
+}
+
+// A row as one CSV line, newline included, in `columns` (a header split at commas, e.g. a file's
+// own): a column this version does not write is left empty.
+//   format_metrics_row(row, metrics_columns(metrics_header(token_kind::character)))
 inline std::string format_metrics_row(const metrics_row& r,
-                                      const std::vector<std::string>& columns = {}) {
+                                      const std::vector<std::string>& columns) {
   using metrics_detail::number;
   const double ln2 = std::log(2.0);
   const auto field = [&](const std::string& name) -> std::string {
-    if (name == "step") return std::to_string(r.step);
-    if (name == "epoch") return number(r.epoch, "%.4f");
-    if (name == "train_loss") return number(r.train_loss, "%.6f");
-    if (name == "val_loss") return number(r.val_loss, "%.6f");
-    if (name == "train_bits_per_char") return number(r.train_loss / ln2, "%.6f");
-    if (name == "val_bits_per_char") return number(r.val_loss / ln2, "%.6f");
-    if (name == "chars_per_s") return number(r.chars_per_s, "%.1f");
-    if (name == "lr") return number(r.lr, "%.6g");
-    if (name == "elapsed_s") return number(r.elapsed_s, "%.3f");
+    switch (column_of(name)) {
+      case metrics_column::step:
+        return std::to_string(r.step);
+      case metrics_column::epoch:
+        return number(r.epoch, "%.4f");
+      case metrics_column::train_loss:
+        return number(r.train_loss, "%.6f");
+      case metrics_column::val_loss:
+        return number(r.val_loss, "%.6f");
+      case metrics_column::train_bits:
+        return number(r.train_loss / ln2, "%.6f");
+      case metrics_column::val_bits:
+        return number(r.val_loss / ln2, "%.6f");
+      case metrics_column::tokens_per_s:
+        return number(r.tokens_per_s, "%.1f");
+      case metrics_column::lr:
+        return number(r.lr, "%.6g");
+      case metrics_column::elapsed_s:
+        return number(r.elapsed_s, "%.3f");
+      case metrics_column::other:
+        break;
+    }
     return "";
   };
-  const std::vector<std::string> names =
-      columns.empty() ? metrics_detail::split(metrics_header, ',') : columns;
   std::string line;
-  for (std::size_t k = 0; k < names.size(); ++k) line += (k ? "," : "") + field(names[k]);
+  for (std::size_t k = 0; k < columns.size(); ++k) line += (k ? "," : "") + field(columns[k]);
   return line + "\n";
 }
 
 // The row in one CSV line (no newline) under `header`'s column names; false if malformed.
-// Columns are found by name, so a file with columns added later still reads.
+// Columns are found by name, so a file with columns added later still reads, and so do both
+// namings of the per-token columns (chars_per_s or words_per_s, both tokens_per_s).
 inline bool parse_metrics_line(const std::vector<std::string>& header, const std::string& line,
                                metrics_row& row) {
   const std::vector<std::string> fields = metrics_detail::split(line, ',');
@@ -188,19 +247,20 @@ inline bool parse_metrics_line(const std::vector<std::string>& header, const std
   row = metrics_row{};
   bool has_step = false;
   for (std::size_t k = 0; k < fields.size(); ++k) {
-    const std::string& name = header[k];
-    if (name == "step") {
+    const metrics_column column = column_of(header[k]);
+    if (column == metrics_column::step) {
       if (!metrics_detail::parse_step(fields[k], row.step)) return false;
       has_step = true;
       continue;
     }
-    double* target = name == "epoch"         ? &row.epoch
-                     : name == "train_loss"  ? &row.train_loss
-                     : name == "val_loss"    ? &row.val_loss
-                     : name == "chars_per_s" ? &row.chars_per_s
-                     : name == "lr"          ? &row.lr
-                     : name == "elapsed_s"   ? &row.elapsed_s
-                                             : nullptr;
+    // The bits columns repeat the losses (divided by ln 2) and are not read.
+    double* target = column == metrics_column::epoch          ? &row.epoch
+                     : column == metrics_column::train_loss   ? &row.train_loss
+                     : column == metrics_column::val_loss     ? &row.val_loss
+                     : column == metrics_column::tokens_per_s ? &row.tokens_per_s
+                     : column == metrics_column::lr           ? &row.lr
+                     : column == metrics_column::elapsed_s    ? &row.elapsed_s
+                                                              : nullptr;
     if (target && !metrics_detail::parse_field(fields[k], *target)) return false;
   }
   if (!std::isfinite(row.epoch)) row.epoch = 0;
@@ -213,7 +273,8 @@ inline bool parse_metrics_line(const std::vector<std::string>& header, const std
 //   std::vector<metrics_row> rows = parse_metrics(read_file_bytes(path), path);
 inline std::vector<metrics_row> parse_metrics(const std::string& text, const std::string& source) {
   const std::vector<std::string> lines = metrics_detail::complete_lines(text);
-  require(!lines.empty(), source + ": no header line: expected '" + metrics_header + "'");
+  require(!lines.empty(), source + ": no header line: expected one such as '" +
+                              metrics_header(token_kind::character) + "'");
   const std::vector<std::string> header = metrics_detail::split(lines[0], ',');
   require(header[0] == "step",
           source + ":1: the header does not start with 'step': not written by `charlstm train`?");

@@ -36,7 +36,7 @@ struct report_run {
 struct report_input {
   std::string title;           // e.g. the checkpoint's file name
   std::string subtitle;        // e.g. "charlstm training report"
-  std::string token = "char";  // what the losses are per: "char" or "word"
+  std::string token = "char";  // what the losses are per: "char", "word", or "token" (a mix)
   std::vector<report_run> runs;
 };
 
@@ -137,7 +137,7 @@ inline const metrics_row* best_row(const std::vector<metrics_row>& rows) {
 inline double median_speed(const std::vector<metrics_row>& rows) {
   std::vector<double> speeds;
   for (const auto& r : rows) {
-    if (std::isfinite(r.chars_per_s)) speeds.push_back(r.chars_per_s);
+    if (std::isfinite(r.tokens_per_s)) speeds.push_back(r.tokens_per_s);
   }
   if (speeds.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::sort(speeds.begin(), speeds.end());
@@ -294,7 +294,7 @@ inline std::string render_report(const report_input& in) {
         val_t.points.emplace_back(t, r.val_loss);
         train_e.points.emplace_back(r.epoch, r.train_loss);
         val_e.points.emplace_back(r.epoch, r.val_loss);
-        chars.points.emplace_back(t, r.chars_per_s);
+        chars.points.emplace_back(t, r.tokens_per_s);
         lr.points.emplace_back(r.epoch, r.lr);
         if (!several && std::isfinite(r.val_loss) && r.epoch == std::floor(r.epoch) &&
             r.epoch > 0) {
