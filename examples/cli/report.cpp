@@ -130,10 +130,8 @@ int report(const std::vector<std::string>& model_paths, std::string out, bool fo
     run.name = slash == std::string::npos ? model_path : model_path.substr(slash + 1);
     run.command = reproduce_command(info, model_path);
     const bool corpus = info.metadata.count("corpus") != 0;
-    const auto tokens = info.metadata.find("tokens");
-    const bool word = tokens != info.metadata.end() && tokens->second == "word";
-    const std::string unit =
-        charlstm::token_unit(word ? charlstm::token_kind::word : charlstm::token_kind::character);
+    const bool word = info.vocab.kind() == charlstm::token_kind::word;
+    const std::string unit = charlstm::token_unit(info.vocab.kind());
     token = token.empty() || token == unit ? unit : "token";
     run.summary =
         (corpus ? "corpus " + charlstm::corpus_setting_text(charlstm::stored_corpus(info)) + " · "
