@@ -1,6 +1,7 @@
 // `charlstm generate`: text from a checkpoint, stateful (one LSTM step per token, several
 // samples as one batch) or with the book's window loop; streamed to stdout or written to --out.
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -21,14 +22,8 @@ struct generate_options {
   bool window = false, drop_unknown = false, greedy = false, force = false;
 };
 
-// Stream b's engine: the seed itself for stream 0 (so one sample is what it always was), then
-// distinct, well-mixed seeds; a stream's text does not depend on how many streams run.
-std::mt19937_64 stream_engine(unsigned long long seed, std::size_t b) {
-  return std::mt19937_64(b == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * (b + 1)));
-}
-
 // Tokens one sample may have: a single sample streams and keeps none of them in memory.
-constexpr long max_length = 100'000'000;
+constexpr long max_length = charlstm::max_generation_length;
 // Samples generated together (one batch): each keeps its text until it ends.
 constexpr long max_samples = 4096;
 constexpr long max_kept_tokens = 10'000'000;
@@ -112,19 +107,11 @@ int generate(const generate_options& o) {
       flush_stdout();
     }
   };
-  // One stream streams token by token, keeping only the tail that --stop needs; several print
-  // each sample, labelled, when it ends.
+  // One stream streams token by token; several print each sample, labelled, when it ends.
   const std::size_t B = options.size();
   const bool streaming = B == 1;
-  std::vector<std::mt19937_64> engines;
-  std::vector<charlstm::detokenizer> pieces;
   std::vector<std::string> texts(B);
   std::vector<bool> printed(B, false);
-  for (std::size_t b = 0; b < B; ++b) {
-    engines.push_back(stream_engine(o.seed, b));
-    pieces.emplace_back(info.vocab);
-    for (charlstm::token_id id : prime) pieces.back().piece(id);
-  }
   const auto finish = [&](std::size_t b) {
     if (printed[b]) return;
     printed[b] = true;
@@ -136,42 +123,52 @@ int generate(const generate_options& o) {
   };
   if (streaming) write(prime_text);
   index produced = 0;
-  // Adds token id to stream b; false once the stream has produced --stop.
-  const auto on_token = [&](index bi, charlstm::token_id id) {
-    const auto b = static_cast<std::size_t>(bi);
-    const std::string piece = charlstm::encode_utf8(pieces[b].piece(id));
-    const std::size_t before = texts[b].size();
-    texts[b] += piece;
+  // Adds sample b's next piece; a sample that ends is printed.
+  const auto add = [&](std::size_t b, const std::string& piece, bool last) {
     ++produced;
-    if (streaming) write(piece);
-    const std::size_t from = before >= o.stop.size() ? before - o.stop.size() + 1 : 0;
-    const bool stop = !o.stop.empty() && texts[b].find(o.stop, from) != std::string::npos;
-    if (streaming && texts[b].size() > o.stop.size())
-      texts[b].erase(0, texts[b].size() - o.stop.size());
-    if (stop) {
-      finish(b);
-      return false;
+    if (streaming) {
+      write(piece);
+    } else {
+      texts[b] += piece;
     }
-    return true;
+    if (last) finish(b);
   };
   const auto start = clock_type::now();
   if (o.window) {
     // The book's loop re-reads a window per token and does not batch: streams run in turn.
     for (std::size_t b = 0; b < B; ++b) {
+      std::mt19937_64 engine = charlstm::sample_engine(o.seed, static_cast<index>(b));
+      charlstm::detokenizer pieces(info.vocab);
+      for (charlstm::token_id id : prime) pieces.piece(id);
+      charlstm::stop_matcher stop{o.stop};
       std::vector<charlstm::token_id> window = prime;
       for (index k = 0; k < o.length; ++k) {
-        const auto next = static_cast<charlstm::token_id>(
-            charlstm::sample(model.predict(window.data(), static_cast<index>(window.size())),
-                             options[b], engines[b]));
+        const auto next = static_cast<charlstm::token_id>(charlstm::sample(
+            model.predict(window.data(), static_cast<index>(window.size())), options[b], engine));
         window.erase(window.begin());
         window.push_back(next);
-        if (!on_token(static_cast<index>(b), next)) break;
+        const std::string piece = charlstm::encode_utf8(pieces.piece(next));
+        const bool stopped = stop.add(piece);
+        add(b, piece, stopped || k + 1 == o.length);
+        if (stopped) break;
       }
-      finish(b);
     }
   } else {
-    charlstm::generate_batch(model, prime, o.length, options, engines, on_token);
-    for (std::size_t b = 0; b < B; ++b) finish(b);
+    // The library's batched engine (as `charlstm serve`): one request per temperature, whose
+    // samples draw from streams t*N .. t*N + N-1.
+    charlstm::batch_generator<float> batch(model, info.vocab, static_cast<index>(B));
+    std::map<std::uint64_t, index> first_stream;
+    for (std::size_t t = 0; t < temperatures.size(); ++t) {
+      const auto first = static_cast<index>(t) * o.num_samples;
+      first_stream[batch.add({prime, o.length, options[static_cast<std::size_t>(first)], o.stop,
+                              o.num_samples, o.seed, first})] = first;
+    }
+    while (batch.streams() > 0) {
+      for (const charlstm::generated_piece& p : batch.step()) {
+        add(static_cast<std::size_t>(first_stream[p.request] + p.sample), p.text,
+            p.end != charlstm::sample_end::none);
+      }
+    }
   }
   const double elapsed = seconds_since(start);
   if (file) file->commit();

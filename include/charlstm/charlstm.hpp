@@ -5,6 +5,7 @@
 #pragma once
 
 #include "adam.hpp"
+#include "batch_generator.hpp"
 #include "checkpoint.hpp"
 #include "config.hpp"
 #include "corpus.hpp"

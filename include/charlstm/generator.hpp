@@ -33,9 +33,10 @@ namespace charlstm {
 // metadata is "1"; tokenised with the checkpoint's vocabulary (encode_text: unknown characters
 // are an error unless `drop_unknown`; unknown words become the unknown-word token).
 //   std::vector<token_id> ids = encode_prime(info, "the meaning of", false);
-// Throws when the prime is empty after that, or there is neither a prime nor a sample window.
+// Throws when the prime is empty after that, or there is neither a prime nor a sample window;
+// `what` names the prime in messages (the tool's flag, or a request's field).
 inline std::vector<token_id> encode_prime(const checkpoint_info& info, const std::string& prime,
-                                          bool drop_unknown) {
+                                          bool drop_unknown, const std::string& what = "--prime") {
   const inference_settings settings = read_inference_settings(info);
   std::u32string text;
   if (prime.empty()) {
@@ -43,10 +44,10 @@ inline std::vector<token_id> encode_prime(const checkpoint_info& info, const std
             "no prime given and the checkpoint has no sample_window: pass a prime text");
     text = settings.sample_window;
   } else {
-    text = decode_utf8(prime, "--prime");
+    text = decode_utf8(prime, what);
   }
   if (settings.lowercase) text = lowercase(std::move(text));
-  std::vector<token_id> ids = encode_text(info.vocab, text, drop_unknown, "--prime");
+  std::vector<token_id> ids = encode_text(info.vocab, text, drop_unknown, what);
   require(!ids.empty(), "the prime text is empty (after dropping unknown characters or words)");
   return ids;
 }

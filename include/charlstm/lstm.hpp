@@ -289,7 +289,10 @@ void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& ta
 
 // The same step for B streams at once (generation of several samples as one batch): h, c (H, B)
 // are carried by the caller, ids[0..B) is each stream's token, `gates` (4H, B) and `tanh_c`
-// (H, B) are scratch.  Column b equals lstm_step on stream b alone.
+// (H, B) are scratch.  Column b equals lstm_step on stream b alone within rounding, and is the
+// same bits whatever B and whichever column the stream is in: gemm sums each column in k order
+// and the cell works column by column, so streams may join and leave a batch
+// (batch_generator.hpp) without changing each other's text.
 //   lstm_step_batch(h, c, gates, tanh_c, w, ids.data());
 template <class S>
 void lstm_step_batch(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& tanh_c,
@@ -306,7 +309,7 @@ void lstm_step_batch(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& ta
     }
     gates.col(b).noalias() = w.w_x.col(ids[b]) + w.b;
   }
-  gates.noalias() += w.w_h * h;
+  gemm(4 * H, B, H, w.w_h.data(), 4 * H, h.data(), 1, H, gates.data(), 4 * H, true);
   // In place as lstm_step: every unit reads c_prev before writing c at the same position.
   lstm_cell_forward(H, B, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
@@ -343,9 +346,10 @@ void lstm_step_batch_dense(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<
   require_shape(x, w.input_size(), B, "lstm_step_batch_dense input");
   gates.resize(4 * H, B);
   tanh_c.resize(H, B);
-  gates.noalias() = w.w_x * x;
-  gates.colwise() += w.b;
-  gates.noalias() += w.w_h * h;
+  gates.colwise() = w.b;
+  gemm(4 * H, B, w.input_size(), w.w_x.data(), 4 * H, x.data(), 1, w.input_size(), gates.data(),
+       4 * H, true);
+  gemm(4 * H, B, H, w.w_h.data(), 4 * H, h.data(), 1, H, gates.data(), 4 * H, true);
   lstm_cell_forward(H, B, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
 

@@ -284,7 +284,8 @@ class model {
 
   // The stateful interface for B streams at once: one batched step feeds ids[0..B), one per
   // stream; batch_probabilities gives the (V, B) next-token distributions.  Column b equals the
-  // single-stream interface fed stream b's tokens.
+  // single-stream interface fed stream b's tokens (within rounding), and its bits depend only on
+  // stream b's tokens, not on B or on the other streams.
   //   batch_state<float> s = m.initial_batch_state(4);  m.feed_batch(s, ids);
   batch_state<S> initial_batch_state(index B) const {
     require(B >= 1, "initial_batch_state: need at least one stream");
@@ -303,8 +304,11 @@ class model {
   const matrix<S>& batch_logits(batch_state<S>& s) const {
     const index B = s.h.back().cols();
     s.logits.resize(vocab_size(), B);
-    s.logits.noalias() = params.dense.w * s.h.back();
-    s.logits.colwise() += params.dense.b;
+    s.logits.colwise() = params.dense.b;
+    // charlstm::gemm, not Eigen's product: column b's bits must not depend on B (see
+    // lstm_step_batch).
+    gemm(vocab_size(), B, hidden_size(), params.dense.w.data(), vocab_size(), s.h.back().data(), 1,
+         hidden_size(), s.logits.data(), vocab_size(), true);
     return s.logits;
   }
   const matrix<S>& batch_probabilities(batch_state<S>& s) const {
