@@ -9,6 +9,7 @@ tool_packages=(
   build-essential cmake ninja-build       # compiler and build
   libeigen3-dev libxsimd-dev              # the library's two dependencies
   libcli11-dev                            # the command-line tool's flag parser
+  libcpp-httplib-dev pkg-config           # `charlstm serve` (optional: built without it if absent)
   help2man                                # the tool's man page, generated from --help at build time
   curl ca-certificates                    # corpus download (when ../shared/data has no copy)
 )
@@ -17,7 +18,8 @@ test_packages=(
   python3-torch python3-numpy             # PyTorch reference: fixtures and speed comparison
   libopenblas0-pthread                    # the BLAS PyTorch runs fastest on (else reference BLAS)
   clang libclang-rt-14-dev                # libFuzzer targets (scripts/fuzz.sh)
-  chromium                                # renders the HTML training report in a test
+  chromium                                # renders the HTML training report; drives serve's page
+  nodejs                                  # the browser test of serve's page (tests/browser: npm ci)
   libdnnl-dev                             # oneDNN, for its LSTM primitive in benchmarks/compare.sh
   time                                    # GNU time: peak memory in benchmarks/memory.sh
   dpkg-dev file                           # cpack -G DEB (dpkg-shlibdeps) in CI's packaging step

@@ -49,6 +49,9 @@ subcommand add_eval(CLI::App& tool);        // eval.cpp
 subcommand add_stats(CLI::App& tool);       // stats.cpp
 subcommand add_report(CLI::App& tool);      // report.cpp
 subcommand add_completion(CLI::App& tool);  // completion.cpp: the script covers `tool`
+#ifdef CHARLSTM_HAVE_HTTPLIB
+subcommand add_serve(CLI::App& tool);  // serve.cpp: only with cpp-httplib
+#endif
 
 // The `charlstm train` command that reproduces a checkpoint's run, writing to `out`.
 std::string reproduce_command(const charlstm::checkpoint_info& info, const std::string& out);

@@ -25,7 +25,12 @@ namespace {
 std::string version_text() {
   return std::string("charlstm ") + charlstm::version_string +
          "\nSIMD target: " + xsimd::default_arch::name() + " (xsimd " +
-         std::to_string(XSIMD_VERSION_MAJOR) + "." + std::to_string(XSIMD_VERSION_MINOR) + ")";
+         std::to_string(XSIMD_VERSION_MAJOR) + "." + std::to_string(XSIMD_VERSION_MINOR) + ")" +
+#ifdef CHARLSTM_HAVE_HTTPLIB
+         "\nserve: yes (cpp-httplib)";
+#else
+         "\nserve: no (built without cpp-httplib: install libcpp-httplib-dev and rebuild)";
+#endif
 }
 
 // A usage error (unknown flag, missing or malformed value): one line with the same prefix as
@@ -62,8 +67,12 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "print the help of every subcommand");
 
   // Each subcommand's file adds its own flags (train.cpp, generate.cpp, ...).
-  const std::vector<subcommand> commands = {add_train(app), add_generate(app), add_eval(app),
-                                            add_stats(app), add_report(app),   add_completion(app)};
+  std::vector<subcommand> commands = {add_train(app), add_generate(app), add_eval(app),
+                                      add_stats(app), add_report(app)};
+#ifdef CHARLSTM_HAVE_HTTPLIB
+  commands.push_back(add_serve(app));
+#endif
+  commands.push_back(add_completion(app));  // last: its script covers every subcommand above
 
   // CLI11 says only "A subcommand is required" for a misspelt one: name it and the choices.
   if (argc > 1 && argv[1][0] != '-') {

@@ -1,0 +1,448 @@
+// `charlstm serve`: generation over HTTP for many clients at once (docs/serve.md).  One
+// scheduler thread owns the model and the batch (charlstm::batch_generator) and advances every
+// request one token per step; cpp-httplib's handler threads check a request, queue it and pass
+// its pieces on, as server-sent events or as one JSON response.  Built only with cpp-httplib
+// (Debian's libcpp-httplib-dev); not the engine (the library's batch_generator.hpp).
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "cli.hpp"
+#include "inputs.hpp"
+#include "serve_page.hpp"
+#include "signals.hpp"
+
+// After Eigen (through cli.hpp): it includes <resolv.h>, whose `_res` macro breaks Eigen's
+// headers.
+#include <httplib.h>
+
+namespace cli {
+
+namespace {
+
+struct serve_options {
+  std::string model, host = "127.0.0.1";
+  int port = 8080;
+  long threads = 0, max_clients = 64;
+};
+
+// What one request may ask for: each client's samples are kept in the batch until they end.
+constexpr long max_request_length = 100'000;
+constexpr long max_request_samples = 16;
+constexpr std::size_t max_body_bytes = 64 * 1024;
+
+// One request, shared by its handler thread and the scheduler.
+struct job {
+  charlstm::generation_request request;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<charlstm::generated_piece> pieces;  // produced, not yet sent
+  bool done = false;                             // every sample ended, or failed
+  std::string error;                             // why the engine refused it
+  std::atomic<bool> cancelled{false};            // the client went away
+};
+
+// Owns the model and the batch; handler threads submit jobs and the scheduler's thread runs
+// run() until stop() once every job has ended.
+class scheduler {
+ public:
+  scheduler(const charlstm::model<float>& m, const charlstm::token_vocabulary& vocab,
+            long max_streams)
+      : batch_(m, vocab, max_streams) {}
+
+  void submit(const std::shared_ptr<job>& j) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      incoming_.push_back(j);
+    }
+    wake_.notify_one();
+  }
+  void wake() { wake_.notify_one(); }
+  void stop() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+  }
+  long streams() const { return streams_; }
+
+  void run() {
+    std::unordered_map<std::uint64_t, std::shared_ptr<job>> running;
+    while (true) {
+      std::vector<std::shared_ptr<job>> joining;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        // Idle: wait for a job; running: check for cancellations now and then.
+        wake_.wait_for(lock, std::chrono::milliseconds(running.empty() ? 200 : 0),
+                       [&] { return !incoming_.empty() || stopping_ || !running.empty(); });
+        if (stopping_ && incoming_.empty() && running.empty()) return;
+        joining.swap(incoming_);
+      }
+      for (const std::shared_ptr<job>& j : joining) {
+        try {
+          running[batch_.add(j->request)] = j;
+        } catch (const std::exception& e) {
+          finish(*j, e.what());
+        }
+      }
+      for (auto it = running.begin(); it != running.end();) {
+        if (it->second->cancelled) {
+          batch_.cancel(it->first);
+          finish(*it->second, "");
+          it = running.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      for (const charlstm::generated_piece& p : batch_.step()) {
+        const auto it = running.find(p.request);
+        job& j = *it->second;
+        {
+          const std::lock_guard<std::mutex> lock(j.mutex);
+          j.pieces.push_back(p);
+          j.done = p.request_done;
+        }
+        if (p.request_done) {
+          j.changed.notify_all();
+          running.erase(it);
+        }
+      }
+      for (auto& r : running) r.second->changed.notify_all();
+      streams_ = batch_.streams();
+    }
+  }
+
+ private:
+  static void finish(job& j, const std::string& error) {
+    {
+      const std::lock_guard<std::mutex> lock(j.mutex);
+      j.done = true;
+      j.error = error;
+    }
+    j.changed.notify_all();
+  }
+
+  charlstm::batch_generator<float> batch_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::shared_ptr<job>> incoming_;
+  bool stopping_ = false;
+  std::atomic<long> streams_{0};
+};
+
+// A JSON error body, as every refusal sends it.
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content("{\"error\": " + charlstm::json_quote(message) + "}\n", "application/json");
+}
+
+// A request's field as a number, integer or string, or a clear 400.
+double number_field(const charlstm::json_value& v, const std::string& name) {
+  require(v.type == charlstm::json_value::kind::number, name + " must be a number");
+  char* end = nullptr;
+  const double x = std::strtod(v.text.c_str(), &end);
+  require(end == v.text.c_str() + v.text.size() && std::isfinite(x),
+          name + " must be a finite number, got " + v.text);
+  return x;
+}
+long count_field(const charlstm::json_value& v, const std::string& name, long lo, long hi) {
+  require(v.type == charlstm::json_value::kind::number, name + " must be an integer");
+  const std::int64_t x = v.as_count(name);
+  require(x >= lo && x <= hi, name + " must be in [" + std::to_string(lo) + ", " +
+                                  std::to_string(hi) + "], got " + v.text);
+  return static_cast<long>(x);
+}
+std::string string_field(const charlstm::json_value& v, const std::string& name) {
+  require(v.type == charlstm::json_value::kind::string, name + " must be a string");
+  return v.text;
+}
+
+// The body of POST /v1/generate as a request for the engine (the prime tokenised as `charlstm
+// generate --prime` reads it); `stream` says how to answer.  Throws charlstm::error, a 400.
+charlstm::generation_request parse_generate(const std::string& body,
+                                            const charlstm::checkpoint_info& info, bool& stream) {
+  const charlstm::json_value doc = charlstm::parse_json(body.data(), body.size(), "request body");
+  require(doc.type == charlstm::json_value::kind::object, "the request body must be a JSON object");
+  charlstm::generation_request r;
+  std::string prime;
+  stream = false;
+  for (const auto& [name, v] : doc.members) {
+    if (name == "prime") {
+      prime = string_field(v, name);
+    } else if (name == "length") {
+      r.length = count_field(v, name, 1, max_request_length);
+    } else if (name == "temperature") {
+      r.sampling.temperature = number_field(v, name);
+    } else if (name == "top_k") {
+      r.sampling.top_k = count_field(v, name, 0, 1'000'000);
+    } else if (name == "top_p") {
+      r.sampling.top_p = number_field(v, name);
+    } else if (name == "stop") {
+      r.stop = string_field(v, name);
+    } else if (name == "num_samples") {
+      r.num_samples = count_field(v, name, 1, max_request_samples);
+    } else if (name == "seed") {
+      r.seed = static_cast<std::uint64_t>(v.as_count(name));
+    } else if (name == "stream") {
+      require(v.type == charlstm::json_value::kind::boolean, "stream must be true or false");
+      stream = v.boolean;
+    } else {
+      throw charlstm::error("unknown field \"" + name +
+                            "\" (known: prime, length, temperature, top_k, top_p, stop, "
+                            "num_samples, seed, stream)");
+    }
+  }
+  charlstm::require_sampling(r.sampling);
+  r.prime = charlstm::encode_prime(info, prime, false, "prime");
+  return r;
+}
+
+const char* end_name(charlstm::sample_end end) {
+  return end == charlstm::sample_end::stop ? "stop" : "length";
+}
+
+// GET /v1/model: what the checkpoint is and how it was trained.
+std::string model_json(const charlstm::model<float>& m, const charlstm::checkpoint_info& info) {
+  std::string training;
+  for (const auto& [key, value] : info.metadata) {
+    if (key == "rng" || key == "vocabulary" || key == "sample_window" || key == "format" ||
+        key == "format_version")
+      continue;
+    training += (training.empty() ? "" : ", ") + charlstm::json_quote(key) + ": " +
+                charlstm::json_quote(value);
+  }
+  const auto best = info.metadata.find("best_val");
+  const std::string validation =
+      best != info.metadata.end() && std::isfinite(std::strtod(best->second.c_str(), nullptr))
+          ? best->second
+          : "null";
+  return "{\"vocab_size\": " + std::to_string(m.vocab_size()) + ", \"token_kind\": \"" +
+         (info.vocab.kind() == charlstm::token_kind::word ? "word" : "character") +
+         "\", \"layers\": " + std::to_string(m.layers()) +
+         ", \"hidden\": " + std::to_string(m.hidden_size()) +
+         ", \"parameters\": " + std::to_string(m.params.size()) +
+         ", \"validation_loss\": " + validation + ", \"training\": {" + training + "}}\n";
+}
+
+int serve(const serve_options& o) {
+  require(o.port >= 0 && o.port <= 65535, "--port must be in [0, 65535] (0: any free port)");
+  require(o.max_clients >= 1 && o.max_clients <= 4096, "--max-clients must be in [1, 4096]");
+  const long threads = o.threads > 0 ? o.threads : o.max_clients + 8;
+  require(threads <= 8192, "--threads must be at most 8192");
+  charlstm::checkpoint_info info;
+  const charlstm::model<float> model = load_model(o.model, info);
+  const std::string model_info = model_json(model, info);
+  scheduler engine(model, info.vocab, o.max_clients * max_request_samples);
+  std::atomic<long> clients{0};
+  std::atomic<bool> draining{false};
+
+  httplib::Server server;
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  server.set_payload_max_length(max_body_bytes);
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // ours already
+    if (res.status == 404) {
+      send_error(res, 404,
+                 "no such endpoint: " + req.method + " " + req.path +
+                     " (GET /, POST /v1/generate, GET /v1/model, GET /health)");
+    } else if (res.status == 413) {
+      send_error(res, 413, "request body larger than " + std::to_string(max_body_bytes) + " bytes");
+    } else {
+      send_error(res, res.status,
+                 res.status == 400 ? "malformed HTTP request"
+                                   : "HTTP status " + std::to_string(res.status));
+    }
+  });
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(serve_page(), "text/html; charset=utf-8");
+  });
+  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string("{\"status\": \"") + (draining ? "draining" : "ok") +
+                        "\", \"clients\": " + std::to_string(clients.load()) +
+                        ", \"streams\": " + std::to_string(engine.streams()) + "}\n",
+                    "application/json");
+  });
+  server.Get("/v1/model", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(model_info, "application/json");
+  });
+  server.Post("/v1/generate", [&](const httplib::Request& req, httplib::Response& res) {
+    if (draining) return send_error(res, 503, "the server is shutting down");
+    // A client slot for the request's life: freed, and the job cancelled if unfinished, when
+    // the response (and its stream) is gone, however it ended.
+    if (++clients > o.max_clients) {
+      --clients;
+      return send_error(res, 429,
+                        "too many clients: " + std::to_string(o.max_clients) +
+                            " requests are being generated (--max-clients); try again later");
+    }
+    struct slot {
+      std::atomic<long>& clients;
+      scheduler& engine;
+      std::shared_ptr<job> j = std::make_shared<job>();
+      slot(std::atomic<long>& c, scheduler& e) : clients(c), engine(e) {}
+      slot(const slot&) = delete;
+      slot& operator=(const slot&) = delete;
+      ~slot() {
+        j->cancelled = true;  // nothing if it has ended
+        --clients;
+        engine.wake();
+      }
+    };
+    auto held = std::make_shared<slot>(clients, engine);
+    bool stream = false;
+    try {
+      held->j->request = parse_generate(req.body, info, stream);
+    } catch (const std::exception& e) {
+      return send_error(res, 400, e.what());
+    }
+    engine.submit(held->j);
+    const std::string prime =
+        charlstm::encode_utf8(charlstm::decode_text(info.vocab, held->j->request.prime));
+    if (!stream) {
+      job& j = *held->j;
+      std::vector<std::string> texts(static_cast<std::size_t>(j.request.num_samples));
+      std::vector<charlstm::sample_end> ends(texts.size(), charlstm::sample_end::none);
+      std::unique_lock<std::mutex> lock(j.mutex);
+      while (true) {
+        j.changed.wait(lock, [&] { return j.done || !j.pieces.empty(); });
+        for (const charlstm::generated_piece& p : j.pieces) {
+          texts[static_cast<std::size_t>(p.sample)] += p.text;
+          if (p.end != charlstm::sample_end::none) ends[static_cast<std::size_t>(p.sample)] = p.end;
+        }
+        j.pieces.clear();
+        if (j.done) break;
+      }
+      if (!j.error.empty()) return send_error(res, 503, j.error);
+      std::string samples;
+      for (std::size_t s = 0; s < texts.size(); ++s) {
+        samples += std::string(s ? ", " : "") + "{\"text\": " + charlstm::json_quote(texts[s]) +
+                   ", \"end\": \"" + end_name(ends[s]) + "\"}";
+      }
+      return res.set_content(
+          "{\"prime\": " + charlstm::json_quote(prime) + ", \"samples\": [" + samples + "]}\n",
+          "application/json");
+    }
+    // Server-sent events: the prime, each piece as produced, then "done" with how each ended.
+    res.set_header("Cache-Control", "no-cache");
+    auto sent_prime = std::make_shared<bool>(false);
+    res.set_chunked_content_provider(
+        "text/event-stream", [held, prime, sent_prime](std::size_t, httplib::DataSink& sink) {
+          job& j = *held->j;
+          const auto send = [&](const std::string& event, const std::string& data) {
+            const std::string text =
+                (event.empty() ? "" : "event: " + event + "\n") + "data: " + data + "\n\n";
+            if (!sink.write(text.data(), text.size())) {
+              j.cancelled = true;
+              return false;
+            }
+            return true;
+          };
+          if (!*sent_prime) {
+            *sent_prime = true;
+            return send("prime", "{\"text\": " + charlstm::json_quote(prime) + "}");
+          }
+          std::deque<charlstm::generated_piece> pieces;
+          bool done = false;
+          std::string error;
+          {
+            std::unique_lock<std::mutex> lock(j.mutex);
+            // Wakes now and then to notice a client that went away while nothing was produced.
+            j.changed.wait_for(lock, std::chrono::milliseconds(100),
+                               [&] { return j.done || !j.pieces.empty(); });
+            pieces.swap(j.pieces);
+            done = j.done;
+            error = j.error;
+          }
+          if (!sink.is_writable()) {
+            j.cancelled = true;
+            return false;
+          }
+          std::string data;
+          for (const charlstm::generated_piece& p : pieces) {
+            data += "data: {\"sample\": " + std::to_string(p.sample) +
+                    ", \"text\": " + charlstm::json_quote(p.text) +
+                    (p.end != charlstm::sample_end::none
+                         ? std::string(", \"end\": \"") + end_name(p.end) + "\""
+                         : std::string()) +
+                    "}\n\n";
+          }
+          if (!data.empty() && !sink.write(data.data(), data.size())) {
+            j.cancelled = true;
+            return false;
+          }
+          if (done) {
+            if (!error.empty() &&
+                !send("error", "{\"error\": " + charlstm::json_quote(error) + "}"))
+              return false;
+            if (error.empty() && !send("done", "{}")) return false;
+            sink.done();
+          }
+          return true;
+        });
+  });
+
+  catch_stop_signals();
+  const int port = o.port == 0 ? server.bind_to_any_port(o.host) : o.port;
+  require(port > 0 && (o.port == 0 || server.bind_to_port(o.host, port)),
+          "cannot listen on " + o.host + ":" + std::to_string(o.port) +
+              " (in use, or not an address of this machine?): choose another --port or --host");
+  std::thread scheduling([&] { engine.run(); });
+  // SIGTERM, SIGINT or SIGHUP: refuse new requests, let the running ones finish, then stop.
+  std::atomic<bool> over{false};
+  std::thread watching([&] {
+    while (!stop_signal() && !over) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (over) return;
+    draining = true;
+    std::fprintf(stderr, "charlstm serve: %s: finishing %ld request(s), refusing new ones\n",
+                 stop_reason(stop_signal()).c_str(), clients.load());
+    while (clients > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    server.stop();
+  });
+  std::printf("charlstm serve: listening on http://%s:%d (%s, %ld threads, at most %ld clients)\n",
+              o.host.c_str(), port, o.model.c_str(), threads, o.max_clients);
+  std::fflush(stdout);
+  server.listen_after_bind();
+  over = true;
+  watching.join();
+  engine.stop();
+  scheduling.join();
+  require(stop_signal() != 0, "the server stopped listening on " + o.host + ":" +
+                                  std::to_string(port) + " without being asked to");
+  std::fprintf(stderr, "charlstm serve: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+subcommand add_serve(CLI::App& tool) {
+  auto options = std::make_shared<serve_options>();
+  serve_options& s = *options;
+  CLI::App* cmd = tool.add_subcommand(
+      "serve",
+      "generate over HTTP for many clients at once, with a page to try it (docs/serve.md)");
+  cmd->add_option("--model", s.model, "checkpoint")->required();
+  cmd->add_option("--host", s.host, "address to listen on (0.0.0.0: every interface)")
+      ->capture_default_str();
+  cmd->add_option("--port", s.port, "port to listen on (0: any free port, printed)")
+      ->capture_default_str();
+  cmd->add_option("--threads", s.threads,
+                  "HTTP threads, each serving one connection at a time (default: "
+                  "--max-clients + 8)");
+  cmd->add_option("--max-clients", s.max_clients,
+                  "generation requests served at once; more get 429")
+      ->capture_default_str();
+  subcommand command;
+  command.app = cmd;
+  command.run = [options] { return serve(*options); };
+  return command;
+}
+
+}  // namespace cli
