@@ -45,28 +45,34 @@ int main(int argc, char** argv) {
         const auto sent = clock_type::now();
         bool first = true;
         long got = 0;
-        auto r = client.Post(
-            "/v1/generate", httplib::Headers{}, body.data(), body.size(), "application/json",
-            [&](const char* data, std::size_t n) {
-              // Each generated piece is one "data: {"sample": ..." event; the prime's is
-              // "event: prime".
-              const std::string chunk(data, n);
-              std::size_t at = 0;
-              while ((at = chunk.find("\"sample\"", at)) != std::string::npos) {
-                ++got;
-                ++at;
-                if (first) {
-                  first = false;
-                  const double ms =
-                      std::chrono::duration<double, std::milli>(clock_type::now() - sent).count();
-                  const std::lock_guard<std::mutex> lock(mutex);
-                  ttfc.push_back(ms);
-                }
-              }
-              return clock_type::now() < stop_at;  // the window closes: stop reading
-            });
+        httplib::Request req;
+        req.method = "POST";
+        req.path = "/v1/generate";
+        req.body = body;
+        req.set_header("Content-Type", "application/json");
+        req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+          // Each generated piece is one "data: {"sample": ..." event; the prime's is
+          // "event: prime".
+          const std::string chunk(data, n);
+          std::size_t at = 0;
+          while ((at = chunk.find("\"sample\"", at)) != std::string::npos) {
+            ++got;
+            ++at;
+            if (first) {
+              first = false;
+              const double ms =
+                  std::chrono::duration<double, std::milli>(clock_type::now() - sent).count();
+              const std::lock_guard<std::mutex> lock(mutex);
+              ttfc.push_back(ms);
+            }
+          }
+          return clock_type::now() < stop_at;  // the window closes: stop reading
+        };
+        httplib::Response res;
+        httplib::Error error = httplib::Error::Success;
+        const bool answered = client.send(req, res, error);
         chars += got;
-        if (r && r->status == 200) {
+        if (answered && res.status == 200) {
           ++requests;
         } else if (clock_type::now() < stop_at) {
           ++errors;

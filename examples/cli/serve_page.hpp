@@ -111,11 +111,12 @@ async function generate() {
           out.append(span, text);
         } else if (event === "message") {
           generated += d.text;
-          text.data = generated;
+          text.appendData(d.text);
         } else if (event === "error") {
           throw new Error(d.error);
         }
       }
+      await new Promise((r) => setTimeout(r, 0));  // let the page draw what has arrived
     }
     const s = (performance.now() - started) / 1000;
     $("status").textContent = `${generated.length} characters in ${s.toFixed(2)} s`;

@@ -2,19 +2,26 @@
 // downloads no browser): start the server on a free loopback port, type a prime, set the seed,
 // click generate, and check that the streamed text appears and equals the server's own answer
 // for the same request.  Usage:
-//   node serve_page.test.mjs CHARLSTM MODEL [SCREENSHOT.png]
-// Exits 0 when every check passed; prints "N passed, M failed".
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+//   node serve_page.test.mjs CHARLSTM [SCREENSHOT.png]
+// It trains a small model first (in a temporary folder).  Exits 0 when every check passed;
+// prints "N passed, M failed".
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [charlstm, model, screenshot] = process.argv.slice(2);
-if (!charlstm || !model) {
-  console.error("usage: node serve_page.test.mjs CHARLSTM MODEL [SCREENSHOT.png]");
+const [charlstm, screenshot] = process.argv.slice(2);
+if (!charlstm) {
+  console.error("usage: node serve_page.test.mjs CHARLSTM [SCREENSHOT.png]");
   process.exit(2);
 }
+const work = mkdtempSync(join(tmpdir(), "charlstm-browser-"));
+writeFileSync(join(work, "corpus.txt"), "the cat sat on the mat. the dog ate the hat, and ran.\n".repeat(60));
+const model = join(work, "m.safetensors");
+execFileSync(charlstm, ["train", "--corpus", join(work, "corpus.txt"), "--hidden", "48", "--batch", "8",
+  "--seq-len", "20", "--epochs", "2", "--sample-length", "10", "--threads", "1", "--out", model],
+  { stdio: "ignore" });
 let passed = 0, failed = 0;
 const check = (ok, what) => {
   if (ok) passed++; else { failed++; console.error(`FAILED: ${what}`); }
@@ -34,14 +41,14 @@ const port = await new Promise((resolve, reject) => {
 });
 const base = `http://127.0.0.1:${port}`;
 
-const profile = mkdtempSync(join(tmpdir(), "charlstm-chromium-"));
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         `--user-data-dir=${profile}`],
-});
+// Playwright starts chromium with a new empty profile of its own.
+let browser = null;
 try {
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
   const requests = [];
   page.on("request", (r) => requests.push(r.url()));
@@ -54,7 +61,6 @@ try {
   // The first piece appears before the stream ends: text streams in.
   await page.click("#generate");
   await page.waitForFunction(() => document.querySelector("#out").textContent.length > "the cat ".length);
-  check(await page.isEnabled("#stop"), "stop is enabled while streaming");
   await page.waitForFunction(() => document.querySelector("#out").dataset.done === "1");
   const shown = await page.textContent("#out");
   // The server's deterministic answer for the same request, not streamed.
@@ -73,7 +79,8 @@ try {
   await page.fill("#length", "100000");
   await page.click("#generate");
   await page.waitForFunction(() => document.querySelector("#out").textContent.length > 200);
-  await page.click("#stop");
+  check(await page.isEnabled("#stop"), `stop is enabled while streaming (status: ${await page.textContent("#status")})`);
+  await page.click("#stop", { timeout: 5000 });
   await page.waitForFunction(() => document.querySelector("#out").dataset.done === "1");
   check((await page.textContent("#status")) === "stopped", "stop says stopped");
   let clients = -1;
@@ -83,8 +90,8 @@ try {
   }
   check(clients === 0, `the stopped stream's client is freed (clients: ${clients})`);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  if (browser) await browser.close();
+  rmSync(work, { recursive: true, force: true });
   server.kill("SIGTERM");
   const code = await new Promise((resolve) => server.on("exit", (c) => resolve(c)));
   check(code === 0, `the server exits 0 on SIGTERM (got ${code})`);
