@@ -35,13 +35,17 @@ void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms
 
 }  // namespace
 
-TEST_CASE("Ctrl-C, SIGTERM and SIGHUP finish the step, save, say how to resume, exit 128 + signal",
-          "[reliability]") {
-  // SIGTERM: kill, docker stop, Slurm; SIGHUP: a closed terminal or ssh session.
-  const int signal = GENERATE(SIGINT, SIGTERM, SIGHUP);
+TEST_CASE(
+    "Ctrl-C, SIGTERM, SIGHUP and SIGUSR1 finish the step, save, say how to resume, exit 128 + "
+    "signal",
+    "[reliability]") {
+  // SIGTERM: kill, docker stop, Slurm; SIGHUP: a closed terminal or ssh session; SIGUSR1: a batch
+  // system's warning (mpirun forwards it).
+  const int signal = GENERATE(SIGINT, SIGTERM, SIGHUP, SIGUSR1);
   const std::string reason = signal == SIGINT    ? "interrupted:"
                              : signal == SIGTERM ? "terminated (SIGTERM):"
-                                                 : "hung up (SIGHUP):";
+                             : signal == SIGHUP  ? "hung up (SIGHUP):"
+                                                 : "asked to stop (SIGUSR1):";
   temp_dir dir;
   test_support::write_text(dir / "corpus.txt", corpus_text());
   const std::string model = dir / "m.safetensors";

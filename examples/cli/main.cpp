@@ -2,7 +2,9 @@
 // evaluate, report, and print a corpus's statistics.  Each subcommand's file adds its flags and
 // runs it (cli.hpp's subcommand); this one parses, and reports usage errors (exit 2) and every
 // charlstm::error as one line on stderr with a non-zero exit.  `charlstm --help` and
-// `charlstm CMD --help` list the flags; docs/cli.md explains them.
+// `charlstm CMD --help` list the flags; docs/cli.md explains them.  Under mpirun (a build with
+// -DCHARLSTM_MPI=ON) `train` runs as one process of the job (distributed.hpp); a failure on any
+// process then ends the whole job.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "cli.hpp"
+#include "distributed.hpp"
 #include "memory.hpp"
 #include "outputs.hpp"
 
@@ -40,17 +43,22 @@ int usage_error(const CLI::App& app, const std::string& what) {
   for (const CLI::App* sub : app.get_subcommands())
     help = "charlstm " + sub->get_name() + " --help";
   std::fflush(stdout);
-  std::fprintf(stderr, "charlstm: error: %s (see `%s`)\n", what.c_str(), help.c_str());
+  // Under mpirun every copy parsed the same command line: one message is enough.
+  if (launch_rank() == 0) {
+    std::fprintf(stderr, "charlstm: error: %s (see `%s`)\n", what.c_str(), help.c_str());
+  }
   return 2;
 }
 
-// The environment variable through which an MPI launcher (Open MPI's mpirun, PMIx, MPICH's
-// Hydra) told this process it is one of several copies, or "" when it was started alone.
-std::string mpi_launch_variable() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK"}) {
-    if (const char* value = std::getenv(name)) return std::string(name) + "=" + value;
+// An error's line; under mpirun it names the process it happened on.
+void print_error(const std::string& what) {
+  std::fflush(stdout);
+  if (mpi_launch_variable().empty()) {
+    std::fprintf(stderr, "charlstm: error: %s\n", what.c_str());
+  } else {
+    std::fprintf(stderr, "charlstm: error: (rank %d) %s\n", launch_rank(), what.c_str());
   }
-  return "";
+  std::fflush(stderr);
 }
 
 }  // namespace
@@ -94,27 +102,34 @@ int main(int argc, char** argv) {
     return usage_error(app, e.what());
   }
   // N copies of a tool that does not train across processes would all write one --out.
-  if (const std::string launched = mpi_launch_variable(); !launched.empty()) {
+  const std::string launched = mpi_launch_variable();
+  if (!launched.empty() && !built_with_mpi()) {
     return usage_error(app, "started by an MPI launcher (" + launched +
-                                "), but this charlstm does not train across processes: run it "
-                                "without mpirun");
+                                "), but this charlstm does not train across processes (build it "
+                                "with -DCHARLSTM_MPI=ON): run it without mpirun");
   }
   for (const subcommand& command : commands) {
     if (!command.app->parsed()) continue;
+    if (!launched.empty() && command.app->get_name() != "train") {
+      return usage_error(app, "started by an MPI launcher (" + launched + "), but only `train` "
+                                  "runs across processes: run `" + command.app->get_name() +
+                                  "` without mpirun");
+    }
     if (const std::string problem = command.usage_problem(); !problem.empty()) {
       return usage_error(app, problem);
     }
+    job_scope job(!launched.empty());
     try {
       return finish_stdout(command.run());
     } catch (const output_closed&) {
       return 0;  // the reader went away (`| head`): what it wanted was written
     } catch (const std::bad_alloc&) {
-      std::fflush(stdout);
-      std::fprintf(stderr, "charlstm: error: %s\n", out_of_memory_message().c_str());
+      print_error(out_of_memory_message());
+      job.abort(1);
       return 1;
     } catch (const std::exception& e) {
-      std::fflush(stdout);
-      std::fprintf(stderr, "charlstm: error: %s\n", e.what());
+      print_error(e.what());
+      job.abort(1);
       return 1;
     }
   }

@@ -15,12 +15,13 @@ extern "C" void on_stop_signal(int signal) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGHUP, SIG_DFL);
+  std::signal(SIGUSR1, SIG_DFL);
 }
 
 }  // namespace
 
 void catch_stop_signals() {
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal, on_stop_signal);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) std::signal(signal, on_stop_signal);
 }
 
 int stop_signal() { return received; }
@@ -28,6 +29,7 @@ int stop_signal() { return received; }
 std::string stop_reason(int signal) {
   return signal == SIGTERM ? "terminated (SIGTERM)"
          : signal == SIGHUP ? "hung up (SIGHUP)"
+         : signal == SIGUSR1 ? "asked to stop (SIGUSR1)"
                             : "interrupted";
 }
 

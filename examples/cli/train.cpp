@@ -2,9 +2,13 @@
 // the corpus prepared by the library, then charlstm::fit with the tool's listeners: the console
 // on stderr (progress.hpp), metrics.csv and samples.jsonl (run_files.hpp), and Ctrl-C as a stop
 // request (signals.hpp).  Its product is the checkpoint: stdout stays empty (docs/cli.md).
+// Under mpirun (distributed.hpp) every process trains its slices; rank 0 reads the inputs and
+// shares them, and alone writes files and reports.
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "distributed.hpp"
 #include "inputs.hpp"
 #include "memory.hpp"
 #include "progress.hpp"
@@ -41,6 +46,7 @@ struct train_options {
   double progress_every = 10;  // seconds between progress lines when stderr is not a terminal
   bool lowercase = true, force = false;
   unsigned long long seed = 1;
+  distributed_options distributed;
 };
 
 // The flags as a configuration (the fields a resumed run may take from the checkpoint too).
@@ -76,14 +82,18 @@ int train(train_options o, const CLI::App& cmd) {
           "--progress-every must be a positive number of seconds");
   charlstm::training_config c = config_from(o);
   const auto given = [&](const std::string& flag) { return cmd.count(flag) != 0; };
+  // Across processes: rank 0 reads every input and the others receive its bytes.
+  const std::unique_ptr<charlstm::process_group<float>> group = join_process_group(o.distributed);
+  const bool lead = !group || group->lead();
   charlstm::checkpoint_info resumed;
   std::optional<charlstm::model<float>> model;
   charlstm::training_state<float> state;
   if (!o.resume.empty()) {
     charlstm::optimizer_state<float> opt;
     activity doing("loading the checkpoint '" + o.resume + "'", "use a smaller model");
-    model.emplace(charlstm::parse_checkpoint<float>(read_input(o.resume, "checkpoint", 2), resumed,
-                                                    o.resume, opt));
+    const std::string bytes =
+        read_on_lead(group.get(), [&] { return read_input(o.resume, "checkpoint", 2); });
+    model.emplace(charlstm::parse_checkpoint<float>(bytes, resumed, o.resume, opt));
     const charlstm::training_config stored = charlstm::read_training_config(resumed, *model);
     state = charlstm::read_training_state(resumed, stored, *model, std::move(opt));
     c = charlstm::resumed_config(stored, c, state, given);
@@ -92,22 +102,35 @@ int train(train_options o, const CLI::App& cmd) {
   charlstm::checkpoint_info base_info;
   std::optional<charlstm::model<float>> base;
   if (!o.init_from.empty()) {
-    base.emplace(load_model(o.init_from, base_info));
+    base.emplace(group ? charlstm::parse_checkpoint<float>(
+                             read_on_lead(group.get(),
+                                          [&] { return read_input(o.init_from, "checkpoint", 2); }),
+                             base_info, o.init_from)
+                       : load_model(o.init_from, base_info));
     c = charlstm::fine_tuning_config(c, *base, base_info, o.init_from, given);
   }
   require(!c.corpus.empty(), "train: give --corpus PATH|NAME (or --resume MODEL)");
   require(!c.out.empty(), "train: give --out MODEL, the checkpoint to write");
   charlstm::validate(c);
 
-  const std::vector<std::string> files = corpus_files(c.corpus);
   // One file is named as it is found (a corpus name's path); several as they were given.
-  const std::string path = files.size() == 1 ? files.front()
-                                             : charlstm::corpus_setting_text(c.corpus) + " (" +
-                                                   std::to_string(files.size()) + " files)";
-  std::vector<std::string> inputs = input_paths(files);
-  if (base) inputs.push_back(o.init_from);
-  const std::unique_ptr<run_lock> lock = check_run_files(c.out, o.force, inputs);
-  std::u32string text = load_corpus(files, c.lowercase);
+  std::string path;
+  std::unique_ptr<run_lock> lock;
+  std::string text_bytes = read_on_lead(group.get(), [&] {
+    const std::vector<std::string> files = corpus_files(c.corpus);
+    path = files.size() == 1 ? files.front()
+                             : charlstm::corpus_setting_text(c.corpus) + " (" +
+                                   std::to_string(files.size()) + " files)";
+    std::vector<std::string> inputs = input_paths(files);
+    if (base) inputs.push_back(o.init_from);
+    lock = check_run_files(c.out, o.force, inputs);
+    const std::u32string text = load_corpus(files, c.lowercase);
+    return std::string(reinterpret_cast<const char*>(text.data()), text.size() * sizeof(char32_t));
+  });
+  path = read_on_lead(group.get(), [&] { return path; });
+  std::u32string text(text_bytes.size() / sizeof(char32_t), U'\0');
+  std::memcpy(text.data(), text_bytes.data(), text.size() * sizeof(char32_t));
+  text_bytes = std::string();
   std::optional<charlstm::token_vocabulary> vocab;  // none: built from the text
   if (model) vocab = resumed.vocab;
   if (base) vocab = charlstm::grown_vocabulary(base_info.vocab, text, c.max_vocab);
@@ -116,11 +139,13 @@ int train(train_options o, const CLI::App& cmd) {
       charlstm::prepare_training_corpus(std::move(text), c, path, std::move(vocab));
   const auto [sizes, lower] = check_training_memory(c, corpus.vocab.size());
   activity doing("training (" + sizes + ")", lower);
-  if (base) {
+  if (base && lead) {
     std::fprintf(stderr, "fine-tuning %s (%ld x LSTM(%ld)): %ld symbols, %ld of them new\n",
                  o.init_from.c_str(), static_cast<long>(c.layers), static_cast<long>(c.hidden),
                  static_cast<long>(corpus.vocab.size()),
                  static_cast<long>(corpus.vocab.size() - base_info.vocab.size()));
+  }
+  if (base) {
     model.emplace(charlstm::grow_vocabulary(*base, base_info.vocab, corpus.vocab, c.seed));
     base.reset();
     state = charlstm::training_state<float>::fresh(c, *model);
@@ -129,7 +154,7 @@ int train(train_options o, const CLI::App& cmd) {
     model.emplace(corpus.vocab.size(), c.hidden, c.seed, c.layers);
     state = charlstm::training_state<float>::fresh(c, *model);
   }
-  print_corpus_summary(c, corpus, path);
+  if (lead) print_corpus_summary(c, corpus, path);
 
   // The listeners: the console on stderr; metrics.csv and samples.jsonl beside the checkpoint,
   // cut back to the checkpoint's step and opened when the first epoch starts (a run with nothing
@@ -190,13 +215,19 @@ int train(train_options o, const CLI::App& cmd) {
                          std::to_string(c.epochs) + "`";
 
   catch_stop_signals();
-  const charlstm::fit_result r = charlstm::fit(c, corpus.data, corpus.vocab, *model, state, events);
+  const charlstm::fit_result r =
+      charlstm::fit(c, corpus.data, corpus.vocab, *model, state, events, group.get());
+  // A stop asked of another process of the job stops this one too, without a signal of its own.
+  const int signal = stop_signal() != 0 ? stop_signal() : SIGTERM;
+  if (!lead) return r.reason == charlstm::stop_reason::stop_requested ? 128 + signal : 0;
   if (r.reason == charlstm::stop_reason::stop_requested) {
     std::fprintf(stderr,
                  "%s: the checkpoint %s holds every finished step; continue with\n"
                  "  charlstm train --resume %s --epochs %ld\n",
-                 stop_reason(stop_signal()).c_str(), c.out.c_str(), c.out.c_str(), c.epochs);
-    return 128 + stop_signal();
+                 stop_signal() != 0 ? stop_reason(stop_signal()).c_str()
+                                    : "stopped (another process of the job was asked to stop)",
+                 c.out.c_str(), c.out.c_str(), c.epochs);
+    return 128 + signal;
   }
   screen.run_ended(r.reason, state.epoch, state.bad_epochs, state.best_val, c.out);
   return 0;
@@ -300,6 +331,8 @@ subcommand add_train(CLI::App& tool) {
           "--max-vocab", t.max_vocab,
           "--tokens word: keep this many most frequent tokens (unknown-word token included)")
       ->capture_default_str();
+
+  add_distributed_flags(*train_cmd, t.distributed);
 
   subcommand command;
   command.app = train_cmd;

@@ -12,8 +12,14 @@
 //   fit_result r = fit(config, corpus.data, corpus.vocab, m, state, events);
 //
 // Resuming is the same call with the model and state read from the checkpoint (training.hpp);
-// the run then continues bit-identically, with the same thread count.  Not the tool (no flags,
-// no files but the checkpoints), not the step itself (trainer.hpp).
+// the run then continues bit-identically, with the same thread count.
+//
+// Across processes (process_group.hpp), every process calls fit with the same arguments and its
+// own c.threads; each computes its slices of every batch, and together they train as one process
+// with all their threads would, bit for bit.  Only rank 0 saves and sees events (the others' are
+// ignored but for stop_requested); a stop asked of any process, or any process's time limit,
+// stops all after the same step.  Not the tool (no flags, no files but the checkpoints), not the
+// step itself (trainer.hpp).
 #pragma once
 
 #include <chrono>
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "generate.hpp"
+#include "process_group.hpp"
 #include "trainer.hpp"
 #include "training.hpp"
 #include "training_data.hpp"
@@ -112,7 +119,7 @@ struct training_events {
   std::function<void(double temperature)> on_sample_begin;
   std::function<void(const std::u32string& piece)> on_sample_piece;
   std::function<void(const epoch_sample&)> on_sample_end;
-  std::function<bool()> stop_requested;
+  std::function<bool()> stop_requested;  // asked on every process of a group
   // How to continue the run, quoted when the last save fails (e.g. the tool's command line).
   std::string continue_hint = "resume from it";
 };
@@ -142,12 +149,14 @@ inline bool file_readable(const std::string& path) {
 
 }  // namespace engine_detail
 
-// Trains `m` from `state` to c.epochs (see the file's comment).  Throws charlstm::error when
-// training diverges (nothing is saved: the last good checkpoint stays) or when the last save of
-// the run fails; `state` is then where training stopped.
+// Trains `m` from `state` to c.epochs (see the file's comment), alone or as one process of
+// `group`.  Throws charlstm::error when training diverges (nothing is saved: the last good
+// checkpoint stays) or when the last save of the run fails; `state` is then where training
+// stopped.
 template <class S>
 fit_result fit(const training_config& c, const training_data& data, const token_vocabulary& vocab,
-               model<S>& m, training_state<S>& state, const training_events& events = {}) {
+               model<S>& m, training_state<S>& state, const training_events& all_events = {},
+               process_group<S>* group = nullptr) {
   using clock = std::chrono::steady_clock;
   validate(c);
   const bool sequence = c.mode == training_mode::sequence;
@@ -169,7 +178,13 @@ fit_result fit(const training_config& c, const training_data& data, const token_
     return {stop_reason::already_stopped, state.epoch};
   }
 
-  batch_trainer<S> trainer(m, state.optimizer, c.threads);
+  // Only the lead reports; every process still hears its own stop requests.
+  const bool lead = !group || group->lead();
+  training_events quiet;
+  quiet.stop_requested = all_events.stop_requested;
+  const training_events& events = lead ? all_events : quiet;
+  batch_trainer<S> trainer(m, state.optimizer, c.threads,
+                           group ? &group->reducer(c.threads) : nullptr);
   trainer.clip_norm = c.clip_norm;
   trainer.dropout = c.dropout;
   trainer.dropout_seed = c.seed;
@@ -180,6 +195,12 @@ fit_result fit(const training_config& c, const training_data& data, const token_
            std::chrono::duration<double>(clock::now() - start).count() >= c.time_limit * 60;
   };
   const auto asked_to_stop = [&] { return events.stop_requested && events.stop_requested(); };
+  // What every process says after a step, ORed across the group: all stop after the same step.
+  const auto votes = [&] {
+    const unsigned mine = (asked_to_stop() ? vote_stop_requested : vote_none) |
+                          (out_of_time() ? vote_out_of_time : vote_none);
+    return group ? group->vote(mine, opt.steps) : mine;
+  };
   const std::string best_path = best_checkpoint_path(c.out);
 
   for (long epoch = state.epoch + 1; epoch <= c.epochs; ++epoch) {
@@ -207,14 +228,16 @@ fit_result fit(const training_config& c, const training_data& data, const token_
     stop_reason why = stop_reason::finished;
     const auto on_batch = [&](const epoch_progress& p) {
       last = p;
+      // The same on every process: their weights are the same bits.
       diverged = !std::isfinite(p.mean_loss) || !m.params.all_finite() || !opt.all_finite();
+      const unsigned voted = diverged ? vote_none : votes();
       if (diverged) {
         stopped = true;
-      } else if (asked_to_stop()) {
+      } else if (voted & vote_stop_requested) {
         stopped = true, why = stop_reason::stop_requested;
       } else if (c.max_steps > 0 && opt.steps >= c.max_steps) {
         stopped = true, why = stop_reason::step_limit;
-      } else if (out_of_time()) {
+      } else if (voted & vote_out_of_time) {
         stopped = true, why = stop_reason::time_limit;
       }
       if (events.on_step) {
@@ -283,35 +306,58 @@ fit_result fit(const training_config& c, const training_data& data, const token_
       state.epoch_batch = 0;
       state.epoch_loss = 0;
     }
-    const checkpoint_info info = training_checkpoint_info(vocab, c, state, seed_text);
+    if (group) {
+      // Each process carried only its streams' state: the checkpoint needs all of them.
+      if (sequence && report.partial) {
+        const auto [first, count] = trainer.own_columns(state.carried.h[0].cols());
+        for (std::vector<matrix<S>>* layers : {&state.carried.h, &state.carried.c}) {
+          for (matrix<S>& x : *layers) {
+            group->share_columns(x.data(), x.rows(), x.cols(), first, count);
+          }
+        }
+      }
+      group->check_same(digest_of(m.params.data.data(), m.params.size()), opt.steps);
+    }
     // A failed save (disk full, read-only directory...) leaves the previous file intact.  The
     // model is still in memory: before the last save, report it and retry at the next one.
     // A stop asked for while a save failed makes that save the last: it is tried again.
+    std::string save_failure;  // the last save failed: why
     bool saved = false;
-    for (bool last_save = stopped || asked_to_stop() || epoch == c.epochs; !saved;
+    for (bool last_save = stopped || asked_to_stop() || epoch == c.epochs; lead && !saved;
          last_save = true) {
       try {
+        const checkpoint_info info = training_checkpoint_info(vocab, c, state, seed_text);
         save_checkpoint(c.out, m, opt, info);
         if (report.improved) save_checkpoint(best_path, m, opt, info);
         saved = true;
       } catch (const error& e) {
         if (last_save) {
-          throw error(std::string(e.what()) + "; the model was not saved: " +
-                      (engine_detail::file_readable(c.out)
-                           ? c.out + " keeps the last good checkpoint; fix the cause, then " +
-                                 events.continue_hint
-                           : "fix the cause or choose another --out, then train again"));
+          save_failure = std::string(e.what()) + "; the model was not saved: " +
+                         (engine_detail::file_readable(c.out)
+                              ? c.out + " keeps the last good checkpoint; fix the cause, then " +
+                                    events.continue_hint
+                              : "fix the cause or choose another --out, then train again");
+          break;
         }
         if (events.on_save_failed) events.on_save_failed(e.what());
         if (!asked_to_stop()) break;
       }
     }
+    // After the save, as after a step, all processes decide together.
+    const unsigned mine = (asked_to_stop() ? vote_stop_requested : vote_none) |
+                          (save_failure.empty() ? vote_none : vote_save_failed);
+    const unsigned after_save = group ? group->vote(mine, opt.steps) : mine;
+    if (after_save & vote_save_failed) {
+      throw error(lead ? save_failure
+                       : "rank 0 could not save the checkpoint at step " +
+                             std::to_string(opt.steps) + " (its message says why)");
+    }
     if (saved && events.on_saved) {
       events.on_saved({c.out, report.improved ? best_path : "", epoch, report.partial,
                        last.batches_done, last.batches_total, opt.steps});
     }
-    if (asked_to_stop()) return {stop_reason::stop_requested, epoch};
-    if (c.sample_length > 0) {
+    if (after_save & vote_stop_requested) return {stop_reason::stop_requested, epoch};
+    if (c.sample_length > 0 && lead) {
       if (events.on_sample_seed) events.on_sample_seed(seed_text);
       for (double t : c.temperatures) {
         if (events.on_sample_begin) events.on_sample_begin(t);

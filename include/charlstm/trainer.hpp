@@ -16,6 +16,7 @@
 #include <cmath>
 #include <functional>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "model.hpp"
@@ -67,6 +68,11 @@ class batch_trainer {
   }
 
   index threads() const { return team_.size(); }
+  // The columns of a B-column batch (its windows or streams) that this process's workers
+  // compute: {first, count}; all of them for a process alone.
+  std::pair<index, index> own_columns(index B) const {
+    return {slice_begin(0, B), slice_begin(team_.size(), B) - slice_begin(0, B)};
+  }
   const model<S>& trained_model() const { return model_; }
   optimizer_state<S>* optimizer() { return optimizer_; }
 

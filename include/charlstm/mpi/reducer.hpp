@@ -8,6 +8,8 @@
 // which adds its own and sends it on; the last rank's sum is the batch's, broadcast to all.  The
 // buffer travels in segments, so rank r + 1 works on one segment while rank r works on the next.
 // A plain MPI_Allreduce sums in an order of the library's choosing, and the weights drift apart.
+// Every message waits through an mpi_link (link.hpp): a process that stops answering ends the
+// step with an error naming it, after a roll call that tells rank 0 who is missing.
 #pragma once
 
 #include <mpi.h>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "../parallel.hpp"
+#include "link.hpp"
 
 namespace charlstm {
 
@@ -26,9 +29,13 @@ template <class S>
 class mpi_chain_reducer : public gradient_reducer<S> {
  public:
   // Every rank of `comm` calls this together, each with its own thread count; the sum travels
-  // in messages of `segment` scalars.
+  // in messages of `segment` scalars.  Waits without a deadline.
   mpi_chain_reducer(MPI_Comm comm, index local_workers, index segment = index{1} << 16)
-      : comm_(comm), local_(local_workers), segment_(segment) {
+      : mpi_chain_reducer(std::make_shared<mpi_link>(comm), local_workers, segment) {}
+  // The same, waiting through `link` (its deadline, and the step it names).
+  mpi_chain_reducer(std::shared_ptr<const mpi_link> link, index local_workers,
+                    index segment = index{1} << 16)
+      : link_(std::move(link)), comm_(link_->comm()), local_(local_workers), segment_(segment) {
     require(
         segment >= 1 && segment <= (index{1} << 30),
         "mpi_chain_reducer: segment must be in [1, 2^30] scalars, got " + std::to_string(segment));
@@ -67,25 +74,36 @@ class mpi_chain_reducer : public gradient_reducer<S> {
                                              parts[0].layers);
     }
     S* sum = sum_->data.data();
+    link_->roll_call("its gradient");
+    std::vector<MPI_Request> sends, casts;
     for (index begin = 0; begin < n; begin += segment_) {
       const index end = std::min(n, begin + segment_);
       if (rank_ == 0) {
         std::fill(sum + begin, sum + end, S(0));
       } else {
-        MPI_Recv(sum + begin, static_cast<int>(end - begin), datatype(), rank_ - 1, tag, comm_,
-                 MPI_STATUS_IGNORE);
+        MPI_Request receive;
+        MPI_Irecv(sum + begin, static_cast<int>(end - begin), datatype(), rank_ - 1, tag, comm_,
+                  &receive);
+        link_->wait(receive, rank_ - 1, "the running sum of the gradient");
       }
       for (std::size_t k = 0; k < parts.size(); ++k) {
         reduction::accumulate(sum, parts[k].data.data(), sizes[k], B, begin, end);
       }
       if (rank_ + 1 < ranks_) {
-        MPI_Send(sum + begin, static_cast<int>(end - begin), datatype(), rank_ + 1, tag, comm_);
+        sends.emplace_back();
+        MPI_Isend(sum + begin, static_cast<int>(end - begin), datatype(), rank_ + 1, tag, comm_,
+                  &sends.back());
       }
     }
+    link_->wait_all(sends, std::vector<int>(sends.size(), rank_ + 1),
+                    "it to take the running sum of the gradient");
     for (index begin = 0; begin < n; begin += segment_) {
       const index end = std::min(n, begin + segment_);
-      MPI_Bcast(sum + begin, static_cast<int>(end - begin), datatype(), ranks_ - 1, comm_);
+      casts.emplace_back();
+      MPI_Ibcast(sum + begin, static_cast<int>(end - begin), datatype(), ranks_ - 1, comm_,
+                 &casts.back());
     }
+    link_->wait_all(casts, std::vector<int>(casts.size(), -1), "the summed gradient");
     // The norm as one process of `total` threads takes it: chunk by chunk, then in order.
     double squares = 0;
     for (index k = 0; k < slots_.total; ++k) {
@@ -98,16 +116,21 @@ class mpi_chain_reducer : public gradient_reducer<S> {
   S reduce_loss(const std::vector<S>& losses, const std::vector<index>& sizes, index B) override {
     std::vector<S> all_losses(static_cast<std::size_t>(slots_.total));
     std::vector<long long> all_sizes(all_losses.size()), mine(sizes.begin(), sizes.end());
-    MPI_Allgatherv(losses.data(), local_, datatype(), all_losses.data(), counts_int_.data(),
-                   displacements_.data(), datatype(), comm_);
-    MPI_Allgatherv(mine.data(), local_, MPI_LONG_LONG, all_sizes.data(), counts_int_.data(),
-                   displacements_.data(), MPI_LONG_LONG, comm_);
+    link_->roll_call("its loss");
+    std::vector<MPI_Request> requests(2);
+    MPI_Iallgatherv(losses.data(), static_cast<int>(local_), datatype(), all_losses.data(),
+                    counts_int_.data(), displacements_.data(), datatype(), comm_, &requests[0]);
+    MPI_Iallgatherv(mine.data(), static_cast<int>(local_), MPI_LONG_LONG, all_sizes.data(),
+                    counts_int_.data(), displacements_.data(), MPI_LONG_LONG, comm_,
+                    &requests[1]);
+    link_->wait_all(requests, {-1, -1}, "the losses");
     return reduction::mean_loss(all_losses, std::vector<index>(all_sizes.begin(), all_sizes.end()),
                                 B);
   }
 
  private:
   static constexpr int tag = 4711;
+  std::shared_ptr<const mpi_link> link_;
   MPI_Comm comm_;
   index local_;
   index segment_;  // scalars per message of the chain
