@@ -41,7 +41,8 @@ class job_scope {
 
 // How `train` runs across processes.
 struct distributed_options {
-  double rank_timeout = 60;  // seconds a process waits for another before the job ends
+  double rank_timeout = 60;       // seconds a process waits for another before the job ends
+  std::string reduce = "ordered";  // ordered (bit-identical) | allreduce
 };
 
 // Adds train's flags for runs across processes (none without MPI).

@@ -39,6 +39,11 @@ void add_distributed_flags(CLI::App& train, distributed_options& options) {
                   "under mpirun: seconds a process waits for another before the whole job ends "
                   "with an error naming it (0: forever)")
       ->capture_default_str();
+  train
+      .add_option("--reduce", options.reduce,
+                  "under mpirun: ordered (bit-identical to one process of all the threads) | "
+                  "allreduce (MPI_Allreduce: faster at many ranks, not bit-identical)")
+      ->capture_default_str();
 }
 
 std::unique_ptr<charlstm::process_group<float>> join_process_group(
@@ -48,10 +53,14 @@ std::unique_ptr<charlstm::process_group<float>> join_process_group(
   if (!initialised) return nullptr;
   charlstm::require(std::isfinite(options.rank_timeout) && options.rank_timeout >= 0,
                     "--rank-timeout must be a number of seconds >= 0");
+  charlstm::require(options.reduce == "ordered" || options.reduce == "allreduce",
+                    "--reduce must be ordered or allreduce, got '" + options.reduce + "'");
   // mpirun kills every process 1 s after it forwards SIGTERM: from then on, a process that
   // does not answer is named at once (mpi_link::urgent_stop).
   return std::make_unique<charlstm::mpi_process_group<float>>(
-      MPI_COMM_WORLD, options.rank_timeout, [] { return stop_signal() == SIGTERM; });
+      MPI_COMM_WORLD, options.rank_timeout, [] { return stop_signal() == SIGTERM; },
+      options.reduce == "ordered" ? charlstm::mpi_reduction::ordered
+                                  : charlstm::mpi_reduction::allreduce);
 }
 
 }  // namespace cli

@@ -7,6 +7,8 @@
 # killed-rank, stopped-rank             the job ends within bounds, naming the rank and the step
 # sigterm, sigusr1                      mpirun forwards the signal: every rank stops after the
 #                                       same step, rank 0 saves, and the run resumes from it
+# two-hosts                             two "hosts" on loopback addresses: one process's bytes
+# allreduce                             --reduce allreduce trains close to the ordered run
 # different-weights                     ranks whose weights differ stop at the first save
 # serial-refuses                        a build without MPI refuses to run under mpirun
 set -u
@@ -125,6 +127,30 @@ sigterm | sigusr1)
   mpirun -np 3 "$charlstm" train --resume m.safetensors --max-steps $((step + 5)) --threads 1 \
     2> resume.err || fail "resuming: $(tail -3 resume.err)"
   grep -q "at most 5 steps (to step $((step + 5))" resume.err || fail "the resumed run did not start at step $step"
+  ;;
+two-hosts)
+  # Two "hosts" on loopback addresses (CHARLSTM_TWO_HOSTS: the hostfile, the stand-in for ssh
+  # and TCP on lo; docs/distributed.md): 1 + 2 threads, the bytes of one process of 3.
+  run="train $common --max-steps 100"
+  "$charlstm" $run --threads 3 --out one.safetensors 2> /dev/null || fail "1 x 3"
+  "$mpiexec" -np 1 $CHARLSTM_TWO_HOSTS "$charlstm" $run --threads 1 --out two.safetensors : \
+    -np 1 "$charlstm" $run --threads 2 --out two.safetensors 2> two.err ||
+    fail "two hosts: $(tail -5 two.err)"
+  same_run one.safetensors two.safetensors
+  grep -q "^Epoch 2/" two.err || fail "the run did not reach a second epoch"
+  ;;
+allreduce)
+  # The unordered reduction trains (and saves, every rank holding rank 0's weights: the
+  # digests are compared at every save), close to the ordered run but not its bytes.
+  run="train $common --max-steps 100"
+  mpirun -np 2 "$charlstm" $run --threads 1 --out ordered.safetensors 2> /dev/null ||
+    fail "ordered"
+  mpirun -np 2 "$charlstm" $run --threads 1 --reduce allreduce --out all.safetensors \
+    2> all.err || fail "allreduce: $(tail -3 all.err)"
+  val() { tail -1 "$1.metrics.csv" | cut -d, -f4; }
+  awk -v a="$(val ordered.safetensors)" -v b="$(val all.safetensors)" \
+    'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 0.01) }' ||
+    fail "validation losses $(val ordered.safetensors) and $(val all.safetensors) are not within 0.01"
   ;;
 different-weights)
   # Two ranks started with different seeds hold different weights from the start.

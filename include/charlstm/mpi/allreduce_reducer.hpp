@@ -11,7 +11,8 @@
 // reduction whose time grows with log N or not at all in N, where the chain's grows with N.
 // Every rank must end a step with the same weights: the MPI standard asks implementations
 // (MPI-3.1, 5.9.1, advice to implementors) to give all ranks the same result, which Open MPI's
-// algorithms do; the test checks it.
+// algorithms do; the test checks it.  Every wait goes through an mpi_link (link.hpp), as the
+// chain's does.
 #pragma once
 
 #include <mpi.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "../parallel.hpp"
+#include "link.hpp"
 
 namespace charlstm {
 
@@ -33,7 +35,11 @@ class mpi_allreduce_reducer : public gradient_reducer<S> {
   //   mpi_allreduce_reducer<float> reducer(MPI_COMM_WORLD, threads);
   //   batch_trainer<float> trainer(m, opt, threads, &reducer);
   // Pitfall: not bit-identical to one process, nor from one rank count to another.
-  mpi_allreduce_reducer(MPI_Comm comm, index local_workers) : comm_(comm), local_(local_workers) {
+  mpi_allreduce_reducer(MPI_Comm comm, index local_workers)
+      : mpi_allreduce_reducer(std::make_shared<mpi_link>(comm), local_workers) {}
+  // The same, waiting through `link` (its deadline, and the step it names).
+  mpi_allreduce_reducer(std::shared_ptr<const mpi_link> link, index local_workers)
+      : link_(std::move(link)), comm_(link_->comm()), local_(local_workers) {
     require(local_workers >= 1, "mpi_allreduce_reducer: a rank needs at least one worker");
     int rank = 0, ranks = 1;
     MPI_Comm_rank(comm_, &rank);
@@ -70,11 +76,15 @@ class mpi_allreduce_reducer : public gradient_reducer<S> {
       reduction::accumulate(sum, parts[k].data.data(), sizes[k], B, 0, n);
     }
     // MPI counts are int: a buffer past 2^31 - 1 scalars goes in several calls.
+    link_->roll_call("its gradient");
+    std::vector<MPI_Request> requests;
     for (index begin = 0; begin < n; begin += max_count) {
       const index end = std::min(n, begin + max_count);
-      MPI_Allreduce(MPI_IN_PLACE, sum + begin, static_cast<int>(end - begin), datatype(), MPI_SUM,
-                    comm_);
+      requests.emplace_back();
+      MPI_Iallreduce(MPI_IN_PLACE, sum + begin, static_cast<int>(end - begin), datatype(), MPI_SUM,
+                     comm_, &requests.back());
     }
+    link_->wait_all(requests, std::vector<int>(requests.size(), -1), "the summed gradient");
     // The norm as the chain takes it (every rank holds the same sum, so the same norm).
     double squares = 0;
     for (index k = 0; k < slots_.total; ++k) {
@@ -90,12 +100,16 @@ class mpi_allreduce_reducer : public gradient_reducer<S> {
     for (std::size_t k = 0; k < losses.size(); ++k) {
       loss += losses[k] * static_cast<S>(sizes[k]) / static_cast<S>(B);
     }
-    MPI_Allreduce(MPI_IN_PLACE, &loss, 1, datatype(), MPI_SUM, comm_);
+    link_->roll_call("its loss");
+    std::vector<MPI_Request> requests(1);
+    MPI_Iallreduce(MPI_IN_PLACE, &loss, 1, datatype(), MPI_SUM, comm_, &requests[0]);
+    link_->wait_all(requests, {-1}, "the losses");
     return loss;
   }
 
  private:
   static constexpr index max_count = index{1} << 30;
+  std::shared_ptr<const mpi_link> link_;
   MPI_Comm comm_;
   index local_;
   worker_slots slots_;

@@ -1,5 +1,6 @@
 // charlstm/mpi/process_group.hpp: the processes of an Open MPI job as one training run's
-// process_group (process_group.hpp): the ordered chain reducer (reducer.hpp), the vote after
+// process_group (process_group.hpp): the ordered chain reducer (reducer.hpp) or, asked for, the
+// unordered MPI_Allreduce (allreduce_reducer.hpp), the vote after
 // every step, rank 0's bytes broadcast, the carried state's columns gathered and the weights'
 // digests compared, every wait bounded by one mpi_link's deadline (link.hpp).  Not part of the
 // umbrella header: a build with -DCHARLSTM_MPI=ON includes it.
@@ -19,9 +20,14 @@
 
 #include "../process_group.hpp"
 #include "link.hpp"
+#include "allreduce_reducer.hpp"
 #include "reducer.hpp"
 
 namespace charlstm {
+
+// How the ranks' gradients are summed: in one process's fixed order (bit-identical to it), or
+// by MPI_Allreduce in Open MPI's order (faster at many ranks, not bit-identical).
+enum class mpi_reduction { ordered, allreduce };
 
 template <class S>
 class mpi_process_group : public process_group<S> {
@@ -30,8 +36,9 @@ class mpi_process_group : public process_group<S> {
   // another before the run ends with an error; 0: forever) and `urgent_stop` (says when a stop
   // that a kill follows was asked: mpi_link's).
   explicit mpi_process_group(MPI_Comm comm, double timeout = 60,
-                             std::function<bool()> urgent_stop = {})
-      : link_(std::make_shared<mpi_link>(comm, timeout)) {
+                             std::function<bool()> urgent_stop = {},
+                             mpi_reduction reduction = mpi_reduction::ordered)
+      : link_(std::make_shared<mpi_link>(comm, timeout)), reduction_(reduction) {
     link_->urgent_stop = std::move(urgent_stop);
   }
 
@@ -41,7 +48,11 @@ class mpi_process_group : public process_group<S> {
 
   gradient_reducer<S>& reducer(index threads) override {
     if (!reducer_ || threads_ != threads) {
-      reducer_ = std::make_unique<mpi_chain_reducer<S>>(link_, threads);
+      if (reduction_ == mpi_reduction::ordered) {
+        reducer_ = std::make_unique<mpi_chain_reducer<S>>(link_, threads);
+      } else {
+        reducer_ = std::make_unique<mpi_allreduce_reducer<S>>(link_, threads);
+      }
       threads_ = threads;
     }
     return *reducer_;
@@ -146,6 +157,7 @@ class mpi_process_group : public process_group<S> {
  private:
   static constexpr int vote_tag = 4721, result_tag = 4722;
   std::shared_ptr<mpi_link> link_;
+  mpi_reduction reduction_;
   std::unique_ptr<gradient_reducer<S>> reducer_;
   index threads_ = 0;
 
