@@ -120,9 +120,10 @@ sigterm | sigusr1)
   grep -q "$message: the checkpoint m.safetensors holds every finished step" err ||
     fail "rank 0 did not report the stop: $(tail -5 err)"
   grep -q "did not answer" err && fail "a rank was reported missing"
-  step=$(grep -o "saved m.safetensors (epoch [0-9]* stopped after batch [0-9]* of [0-9]*, [0-9]* steps in all)" err |
-    tail -1 | grep -o "[0-9]* steps" | cut -d' ' -f1)
-  [ -n "$step" ] || fail "no part-way save reported: $(tail -5 err)"
+  # The last save: part-way through an epoch, or at its end if the stop came with its last step.
+  step=$(grep -o "^saved m.safetensors (epoch [0-9]*.*, [0-9]* steps in all)" err |
+    tail -1 | grep -o "[0-9]* steps in all" | cut -d' ' -f1)
+  [ -n "$step" ] || fail "no save reported: $(tail -5 err)"
   # The saved run continues at another rank count, from that step.
   mpirun -np 3 "$charlstm" train --resume m.safetensors --max-steps $((step + 5)) --threads 1 \
     2> resume.err || fail "resuming: $(tail -3 resume.err)"
