@@ -75,7 +75,14 @@ try {
   check((await page.textContent("#status")).includes("300 characters"), "the status line counts the characters");
   check(!(await page.isEnabled("#stop")) && (await page.isEnabled("#generate")), "the buttons are reset");
   if (screenshot) await page.screenshot({ path: screenshot });
-  // Stop: a long generation stopped part-way says so, and the server frees the client.
+  // Stop: a long generation stopped part-way says so, and the server frees the client.  The
+  // small model streams its 100,000 characters in well under a second, so the page's network is
+  // throttled (DevTools' network emulation, 16 kB/s) to keep the stream going until stop is
+  // clicked.
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send("Network.enable");
+  await devtools.send("Network.emulateNetworkConditions",
+    { offline: false, latency: 0, downloadThroughput: 16_000, uploadThroughput: -1 });
   await page.fill("#length", "100000");
   await page.click("#generate");
   await page.waitForFunction(() => document.querySelector("#out").textContent.length > 200);
