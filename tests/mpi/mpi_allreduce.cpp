@@ -17,24 +17,11 @@
 #include <string>
 #include <vector>
 
-using idx = charlstm::index;  // not `index`: <strings.h>, reached through <mpi.h>, has one
+#include "training_run.hpp"
+
+using namespace mpi_test;
 
 namespace {
-
-struct run_result {
-  std::vector<float> params;
-  std::vector<float> losses;
-  std::vector<double> norms;
-  float eval_loss = 0;
-};
-
-struct recipe {
-  bool sequence;
-  charlstm::optimizer_kind optimizer;
-  const char* name;
-};
-
-constexpr idx V = 23, H = 16, L = 2, B = 7, T = 5, steps = 6;
 
 // The learning rates are the optimizers' defaults (RMSprop 0.01, Adam 0.001), so a step moves a
 // weight by up to about 0.01 or 0.001; a slice lost or weighted wrongly moves it by that order.
@@ -45,45 +32,6 @@ constexpr idx V = 23, H = 16, L = 2, B = 7, T = 5, steps = 6;
 // separate products and sums, so even 2 ranks differ; with -ffp-contract=off 2 ranks match).
 constexpr double weight_tolerance = 1e-5;
 constexpr double relative_tolerance = 1e-5;  // losses, norms: a few float roundings
-
-// Token ids from a fixed linear congruential sequence.
-std::vector<charlstm::token_id> tokens(std::size_t n, std::uint32_t seed) {
-  std::vector<charlstm::token_id> ids(n);
-  for (auto& id : ids) {
-    seed = seed * 1664525u + 1013904223u;
-    id = static_cast<charlstm::token_id>((seed >> 8) % V);
-  }
-  return ids;
-}
-
-// Trains `steps` steps on `threads` threads; `reducer` null: this process alone.
-run_result train(const recipe& r, idx threads, charlstm::gradient_reducer<float>* reducer) {
-  charlstm::model<float> m(V, H, 1234, L);
-  charlstm::optimizer_state<float> opt(r.optimizer, m.params);
-  charlstm::batch_trainer<float> trainer(m, opt, threads, reducer);
-  trainer.clip_norm = 0.05;  // below the gradient's norm: clipping scales every step
-  trainer.dropout = 0.25;
-  trainer.dropout_seed = 99;
-  charlstm::layer_states<float> state;
-  state.reset(L, H, B);
-  run_result out;
-  for (idx s = 0; s < steps; ++s) {
-    const auto ids = tokens(static_cast<std::size_t>(T * B), 7u + static_cast<std::uint32_t>(s));
-    const auto targets = tokens(static_cast<std::size_t>(r.sequence ? T * B : B),
-                                1000u + static_cast<std::uint32_t>(s));
-    const float loss = r.sequence
-                           ? trainer.train_step({ids.data(), targets.data(), T, B, true, 0}, &state)
-                           : trainer.train_step(ids.data(), targets.data(), T, B);
-    out.losses.push_back(loss);
-    out.norms.push_back(trainer.last_gradient_norm);
-  }
-  const auto ids = tokens(static_cast<std::size_t>(T * B), 555u);
-  const auto targets = tokens(static_cast<std::size_t>(r.sequence ? T * B : B), 556u);
-  out.eval_loss = r.sequence ? trainer.loss({ids.data(), targets.data(), T, B, true, 0}, &state)
-                             : trainer.loss(ids.data(), targets.data(), T, B);
-  out.params.assign(m.params.data.data(), m.params.data.data() + m.params.size());
-  return out;
-}
 
 double relative(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
 
@@ -97,8 +45,8 @@ int main(int argc, char** argv) {
   const bool mixed = argc > 1 && std::string(argv[1]) == "mixed";
   const idx threads = mixed ? 1 + rank % 2 : 1;
   int failures = 0;
-  const recipe recipes[] = {{false, charlstm::optimizer_kind::rmsprop, "window, RMSprop"},
-                            {true, charlstm::optimizer_kind::adam, "sequence, Adam"}};
+  const recipe recipes[] = {{false, charlstm::optimizer_kind::rmsprop, 0, "window, RMSprop"},
+                            {true, charlstm::optimizer_kind::adam, 0, "sequence, Adam"}};
   for (const recipe& r : recipes) {
     charlstm::mpi_allreduce_reducer<float> reducer(MPI_COMM_WORLD, threads);
     const charlstm::worker_slots slots = reducer.slots(threads);

@@ -32,7 +32,10 @@ class mpi_reducer_base : public gradient_reducer<S> {
   // Every rank of the link's communicator calls this together, each with its own worker count;
   // `name` names the reducer in errors.
   mpi_reducer_base(std::shared_ptr<const mpi_link> link, index local_workers, std::string name)
-      : link_(std::move(link)), comm_(link_->comm()), local_(local_workers), name_(std::move(name)) {
+      : link_(std::move(link)),
+        comm_(link_->comm()),
+        local_(local_workers),
+        name_(std::move(name)) {
     require(local_workers >= 1, name_ + ": a rank needs at least one worker");
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &ranks_);
@@ -87,9 +90,9 @@ class mpi_reducer_base : public gradient_reducer<S> {
   MPI_Comm comm_;
   index local_;  // this rank's workers
   int rank_ = 0, ranks_ = 1;
-  worker_slots slots_;                   // this rank's slices among all
-  std::vector<int> counts_;              // workers per rank
-  std::vector<int> displacements_;       // first slice of each rank
+  worker_slots slots_;              // this rank's slices among all
+  std::vector<int> counts_;         // workers per rank
+  std::vector<int> displacements_;  // first slice of each rank
 
  private:
   std::string name_;
