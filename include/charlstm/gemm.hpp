@@ -173,28 +173,158 @@ void gemm_packed(index M, index N, index K, const S* packed, const S* b, index b
   }
 }
 
+namespace simd_detail {
+
+// C block (NV vectors of rows, Cols) [+]= A (those rows, K) * B (K, Cols), over A as it is stored
+// (column k of the block at a + k * lda).  Every element is the same chain whatever NV and Cols:
+// C's value (or 0), then one fused multiply-add per k in k order, so the block shapes below may
+// change with N without changing a bit of any column.
+template <class Arch, int NV, int Cols, class S>
+void gemm_block(index K, const S* a, index lda, const S* b, index b_rs, index b_cs, S* c, index ldc,
+                bool accumulate) {
+  using batch = xsimd::batch<S, Arch>;
+  constexpr index W = batch::size;
+  batch acc[Cols][NV];
+#pragma GCC unroll 8
+  for (int j = 0; j < Cols; ++j) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      acc[j][v] = accumulate ? batch::load_unaligned(c + j * ldc + v * W) : batch(S(0));
+    }
+  }
+  for (index k = 0; k < K; ++k) {
+    const S* p = a + k * lda;
+    batch ak[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) ak[v] = batch::load_unaligned(p + v * W);
+    const S* bk = b + k * b_rs;
+#pragma GCC unroll 8
+    for (int j = 0; j < Cols; ++j) {
+      const batch bj(bk[j * b_cs]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[j][v] = xsimd::fma(ak[v], bj, acc[j][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < Cols; ++j) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[j][v].store_unaligned(c + j * ldc + v * W);
+  }
+}
+
+template <class Arch, int NV, class S>
+void gemm_block_cols(index cols, index K, const S* a, index lda, const S* b, index b_rs, index b_cs,
+                     S* c, index ldc, bool accumulate) {
+  static_assert(gemm_cols == 6, "one case per column count");
+  switch (cols) {
+    case 6:
+      return gemm_block<Arch, NV, 6>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    case 5:
+      return gemm_block<Arch, NV, 5>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    case 4:
+      return gemm_block<Arch, NV, 4>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    case 3:
+      return gemm_block<Arch, NV, 3>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    case 2:
+      return gemm_block<Arch, NV, 2>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    default:
+      return gemm_block<Arch, NV, 1>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+  }
+}
+
+// The block of nv vectors (1 .. 4 for several columns, 1 .. 8 for one) and cols columns.
+template <class Arch, class S>
+void gemm_block_n(int nv, index cols, index K, const S* a, index lda, const S* b, index b_rs,
+                  index b_cs, S* c, index ldc, bool accumulate) {
+  if (cols == 1) {
+    switch (nv) {
+      case 8:
+        return gemm_block<Arch, 8, 1>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+      case 7:
+        return gemm_block<Arch, 7, 1>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+      case 6:
+        return gemm_block<Arch, 6, 1>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+      case 5:
+        return gemm_block<Arch, 5, 1>(K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+      default:
+        break;
+    }
+  }
+  switch (nv) {
+    case 4:
+      return gemm_block_cols<Arch, 4>(cols, K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    case 3:
+      return gemm_block_cols<Arch, 3>(cols, K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    case 2:
+      return gemm_block_cols<Arch, 2>(cols, K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    default:
+      return gemm_block_cols<Arch, 1>(cols, K, a, lda, b, b_rs, b_cs, c, ldc, accumulate);
+  }
+}
+
+}  // namespace simd_detail
+
 // The same with A (M, K) column-major (leading dimension lda) as it is, unpacked: for a product
-// that reads A once, such as the recurrent step of generation (N = 1).  Rows past the last whole
-// register tile run the scalar formula.
+// that reads A once, such as the recurrent step of generation (N = 1).  Every element of C is
+// one chain of fused multiply-adds in k order (simd_detail::gemm_block), so a column's bits do
+// not depend on N or on its place among the columns (batch_generator.hpp relies on it).  Blocks
+// are 4 vectors of rows by up to 6 columns, or up to 8 vectors by one column (eight independent
+// chains for generation's one-column products); rows past the last whole vector are computed as
+// the vector of the last W rows, of which only those rows are stored; fewer rows than one vector
+// use the scalar formula.
 template <class Arch = xsimd::default_arch, class S>
 void gemm(index M, index N, index K, const S* a, index lda, const S* b, index b_rs, index b_cs,
           S* c, index ldc, bool accumulate) {
-  constexpr index mr = gemm_rows<S, Arch>(), nr = gemm_cols;
-  // Depth in chunks, so that a panel of A (mr, kc) stays in L1/L2 while every tile of its rows
-  // reads it: for a deep product (the weight gradients, K = T*B) A is far larger than L2.
+  using batch = xsimd::batch<S, Arch>;
+  constexpr index W = batch::size, nr = gemm_cols;
+  if (M < W) {
+    scalar::gemm(M, N, K, a, 1, lda, b, b_rs, b_cs, c, ldc, accumulate);
+    return;
+  }
+  // Depth in chunks, so that a panel of A (rows, kc) stays in L1/L2 while every block of its
+  // rows reads it: for a deep product (the weight gradients, K = T*B) A is far larger than L2.
   constexpr index kc = 256;
-  const index tiled = M - M % mr;
+  const index vectors = M / W;  // whole vectors of rows
+  const bool tail = M % W != 0;
+  // A last column of its own (N = 1, or N % 6 == 1) goes in blocks of 8 vectors, the others
+  // in blocks of 4 vectors by up to 6 columns, each block of A's rows read by every column.
+  const index wide = N % nr == 1 ? N - 1 : N;
   for (index k0 = 0; k0 < K; k0 += kc) {
     const index depth = std::min(kc, K - k0);
-    for (index m0 = 0; m0 < tiled; m0 += mr) {
-      for (index n0 = 0; n0 < N; n0 += nr) {
-        simd_detail::gemm_tile_cols<Arch>(std::min(nr, N - n0), depth, a + m0 + k0 * lda, lda,
-                                          b + k0 * b_rs + n0 * b_cs, b_rs, b_cs,
-                                          c + m0 + n0 * ldc, ldc, accumulate || k0 > 0);
+    const bool acc = accumulate || k0 > 0;
+    for (index v0 = 0; v0 < vectors; v0 += 4) {
+      const int nv = static_cast<int>(std::min(index{4}, vectors - v0));
+      for (index n0 = 0; n0 < wide; n0 += nr) {
+        simd_detail::gemm_block_n<Arch>(nv, std::min(nr, wide - n0), depth, a + v0 * W + k0 * lda,
+                                        lda, b + k0 * b_rs + n0 * b_cs, b_rs, b_cs,
+                                        c + v0 * W + n0 * ldc, ldc, acc);
+      }
+    }
+    if (wide < N) {
+      for (index v0 = 0; v0 < vectors; v0 += 8) {
+        const int nv = static_cast<int>(std::min(index{8}, vectors - v0));
+        simd_detail::gemm_block_n<Arch>(nv, 1, depth, a + v0 * W + k0 * lda, lda,
+                                        b + k0 * b_rs + wide * b_cs, b_rs, b_cs,
+                                        c + v0 * W + wide * ldc, ldc, acc);
+      }
+    }
+    if (!tail) continue;
+    // The last W rows in a local block, of which the rows past vectors * W are stored.
+    for (index n0 = 0; n0 < N; n0 += nr) {
+      const index cols = std::min(nr, N - n0);
+      alignas(64) S last[W * nr];
+      S* cn = c + n0 * ldc;
+      for (index j = 0; j < cols; ++j) {
+        std::copy(cn + j * ldc + M - W, cn + j * ldc + M, last + j * W);
+      }
+      simd_detail::gemm_block_n<Arch>(1, cols, depth, a + (M - W) + k0 * lda, lda,
+                                      b + k0 * b_rs + n0 * b_cs, b_rs, b_cs, last, W, acc);
+      const index done = vectors * W - (M - W);  // rows of the block already stored
+      for (index j = 0; j < cols; ++j) {
+        std::copy(last + j * W + done, last + j * W + W, cn + j * ldc + vectors * W);
       }
     }
   }
-  scalar::gemm(M - tiled, N, K, a + tiled, 1, lda, b, b_rs, b_cs, c + tiled, ldc, accumulate);
 }
 
 }  // namespace charlstm
