@@ -3,14 +3,18 @@
 // request one token per step; cpp-httplib's handler threads check a request, queue it and pass
 // its pieces on, as server-sent events or as one JSON response.  Built only with cpp-httplib
 // (Debian's libcpp-httplib-dev); not the engine (the library's batch_generator.hpp).
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "cli.hpp"
 #include "inputs.hpp"
@@ -25,6 +29,8 @@ namespace cli {
 
 namespace {
 
+using clock_type = std::chrono::steady_clock;
+
 struct serve_options {
   std::string model, host = "127.0.0.1";
   int port = 8080;
@@ -36,15 +42,21 @@ constexpr long max_request_length = 100'000;
 constexpr long max_request_samples = 16;
 constexpr std::size_t max_body_bytes = 64 * 1024;
 
+// How often a streaming handler writes once its first piece is out: it sends everything the
+// scheduler produced since its last write as one event per sample, so a client costs one wake-up
+// and one write per interval, not per character (the first piece goes out as soon as it exists).
+constexpr auto stream_interval = std::chrono::milliseconds(20);
+
 // One request, shared by its handler thread and the scheduler.
 struct job {
   charlstm::generation_request request;
   std::mutex mutex;
   std::condition_variable changed;
-  std::deque<charlstm::generated_piece> pieces;  // produced, not yet sent
-  bool done = false;                             // every sample ended, or failed
-  std::string error;                             // why the engine refused it
-  std::atomic<bool> cancelled{false};            // the client went away
+  std::vector<charlstm::generated_piece> pieces;  // produced, not yet sent
+  bool done = false;                              // every sample ended, or failed
+  bool waiting = false;                // the handler waits for a piece: the scheduler wakes it
+  std::string error;                   // why the engine refused it
+  std::atomic<bool> cancelled{false};  // the client went away
 };
 
 // Owns the model and the batch; handler threads submit jobs and the scheduler's thread runs
@@ -72,15 +84,19 @@ class scheduler {
   }
   long streams() const { return streams_; }
 
+  // Steps back to back while any request runs, taking in queued requests between steps without
+  // waiting; never waits for a handler (each takes its pieces when it is ready).
   void run() {
     std::unordered_map<std::uint64_t, std::shared_ptr<job>> running;
+    std::vector<std::shared_ptr<job>> joining;
     while (true) {
-      std::vector<std::shared_ptr<job>> joining;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        // Idle: wait for a job; running: check for cancellations now and then.
-        wake_.wait_for(lock, std::chrono::milliseconds(running.empty() ? 200 : 0),
-                       [&] { return !incoming_.empty() || stopping_ || !running.empty(); });
+        // Idle: wait for a job (waking now and then); running: no wait.
+        if (running.empty()) {
+          wake_.wait_for(lock, std::chrono::milliseconds(200),
+                         [&] { return !incoming_.empty() || stopping_; });
+        }
         if (stopping_ && incoming_.empty() && running.empty()) return;
         joining.swap(incoming_);
       }
@@ -91,6 +107,7 @@ class scheduler {
           finish(*j, e.what());
         }
       }
+      joining.clear();
       for (auto it = running.begin(); it != running.end();) {
         if (it->second->cancelled) {
           batch_.cancel(it->first);
@@ -100,20 +117,25 @@ class scheduler {
           ++it;
         }
       }
-      for (const charlstm::generated_piece& p : batch_.step()) {
-        const auto it = running.find(p.request);
+      const std::vector<charlstm::generated_piece>& pieces = batch_.step();
+      // A request's pieces are consecutive (its samples joined together), so each job is
+      // locked once per step.
+      for (std::size_t k = 0; k < pieces.size();) {
+        const auto it = running.find(pieces[k].request);
         job& j = *it->second;
+        bool wake = false, done = false;
         {
           const std::lock_guard<std::mutex> lock(j.mutex);
-          j.pieces.push_back(p);
-          j.done = p.request_done;
+          for (; k < pieces.size() && pieces[k].request == it->first; ++k) {
+            j.pieces.push_back(pieces[k]);
+            done = done || pieces[k].request_done;
+          }
+          j.done = j.done || done;
+          wake = j.waiting || done;
         }
-        if (p.request_done) {
-          j.changed.notify_all();
-          running.erase(it);
-        }
+        if (wake) j.changed.notify_all();
+        if (done) running.erase(it);
       }
-      for (auto& r : running) r.second->changed.notify_all();
       streams_ = batch_.streams();
     }
   }
@@ -203,6 +225,28 @@ charlstm::generation_request parse_generate(const std::string& body,
   return r;
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into
+// Debian's library): when more clients connect at once the kernel drops their SYNs and they
+// resend them a second later (the 1 s time to first character measured at 64 clients before
+// this).  Linux takes a new backlog from listen() on a socket already listening: the server's
+// socket is the one listening on `port`.
+void widen_backlog(int port) {
+  for (int fd = 0; fd < 4096; ++fd) {
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
+    const int at = address.ss_family == AF_INET
+                       ? ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port)
+                   : address.ss_family == AF_INET6
+                       ? ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port)
+                       : -1;
+    if (at == port) ::listen(fd, SOMAXCONN);
+  }
+}
+
 const char* end_name(charlstm::sample_end end) {
   return end == charlstm::sample_end::stop ? "stop" : "length";
 }
@@ -247,6 +291,10 @@ int serve(const serve_options& o) {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
   server.set_payload_max_length(max_body_bytes);
+  // Small events go out at once (no Nagle delay), and a client may send many requests on one
+  // connection.
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(1000);
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // ours already
     if (res.status == 404) {
@@ -312,7 +360,9 @@ int serve(const serve_options& o) {
       std::vector<charlstm::sample_end> ends(texts.size(), charlstm::sample_end::none);
       std::unique_lock<std::mutex> lock(j.mutex);
       while (true) {
-        j.changed.wait(lock, [&] { return j.done || !j.pieces.empty(); });
+        // The scheduler wakes it when the request is done; the pieces so far are taken now
+        // and then, so that they do not pile up.
+        j.changed.wait_for(lock, std::chrono::milliseconds(50), [&] { return j.done; });
         for (const charlstm::generated_piece& p : j.pieces) {
           texts[static_cast<std::size_t>(p.sample)] += p.text;
           if (p.end != charlstm::sample_end::none) ends[static_cast<std::size_t>(p.sample)] = p.end;
@@ -330,33 +380,47 @@ int serve(const serve_options& o) {
           "{\"prime\": " + charlstm::json_quote(prime) + ", \"samples\": [" + samples + "]}\n",
           "application/json");
     }
-    // Server-sent events: the prime, each piece as produced, then "done" with how each ended.
+    // Server-sent events: the prime, then at most every stream_interval one event per sample
+    // with the text produced since the last write, then "done".
     res.set_header("Cache-Control", "no-cache");
-    auto sent_prime = std::make_shared<bool>(false);
+    struct progress {
+      bool sent_prime = false, sent_piece = false;
+      clock_type::time_point last_write;
+    };
+    auto at = std::make_shared<progress>();
     res.set_chunked_content_provider(
-        "text/event-stream", [held, prime, sent_prime](std::size_t, httplib::DataSink& sink) {
+        "text/event-stream", [held, prime, at](std::size_t, httplib::DataSink& sink) {
           job& j = *held->j;
-          const auto send = [&](const std::string& event, const std::string& data) {
-            const std::string text =
-                (event.empty() ? "" : "event: " + event + "\n") + "data: " + data + "\n\n";
+          const auto write = [&](const std::string& text) {
             if (!sink.write(text.data(), text.size())) {
               j.cancelled = true;
               return false;
             }
+            at->last_write = clock_type::now();
             return true;
           };
-          if (!*sent_prime) {
-            *sent_prime = true;
-            return send("prime", "{\"text\": " + charlstm::json_quote(prime) + "}");
+          const auto event = [](const std::string& name, const std::string& data) {
+            return (name.empty() ? "" : "event: " + name + "\n") + "data: " + data + "\n\n";
+          };
+          if (!at->sent_prime) {
+            at->sent_prime = true;
+            return write(event("prime", "{\"text\": " + charlstm::json_quote(prime) + "}"));
           }
-          std::deque<charlstm::generated_piece> pieces;
+          std::vector<charlstm::generated_piece> pieces;
           bool done = false;
           std::string error;
           {
             std::unique_lock<std::mutex> lock(j.mutex);
-            // Wakes now and then to notice a client that went away while nothing was produced.
+            // After the first piece, let pieces gather until the interval is over (or the
+            // request is done); then, or before the first, wait for one.  Wakes now and then
+            // to notice a client that went away while nothing was produced.
+            if (at->sent_piece) {
+              j.changed.wait_until(lock, at->last_write + stream_interval, [&] { return j.done; });
+            }
+            j.waiting = true;
             j.changed.wait_for(lock, std::chrono::milliseconds(100),
                                [&] { return j.done || !j.pieces.empty(); });
+            j.waiting = false;
             pieces.swap(j.pieces);
             done = j.done;
             error = j.error;
@@ -365,26 +429,34 @@ int serve(const serve_options& o) {
             j.cancelled = true;
             return false;
           }
+          // One event per sample: its pieces joined, its end if it ended.
           std::string data;
+          std::vector<bool> seen(static_cast<std::size_t>(j.request.num_samples), false);
           for (const charlstm::generated_piece& p : pieces) {
-            data += "data: {\"sample\": " + std::to_string(p.sample) +
-                    ", \"text\": " + charlstm::json_quote(p.text) +
-                    (p.end != charlstm::sample_end::none
-                         ? std::string(", \"end\": \"") + end_name(p.end) + "\""
-                         : std::string()) +
-                    "}\n\n";
+            if (seen[static_cast<std::size_t>(p.sample)]) continue;
+            seen[static_cast<std::size_t>(p.sample)] = true;
+            std::string text;
+            charlstm::sample_end end = charlstm::sample_end::none;
+            for (const charlstm::generated_piece& q : pieces) {
+              if (q.sample != p.sample) continue;
+              text += q.text;
+              if (q.end != charlstm::sample_end::none) end = q.end;
+            }
+            data += event("", "{\"sample\": " + std::to_string(p.sample) +
+                                  ", \"text\": " + charlstm::json_quote(text) +
+                                  (end != charlstm::sample_end::none
+                                       ? std::string(", \"end\": \"") + end_name(end) + "\""
+                                       : std::string()) +
+                                  "}");
           }
-          if (!data.empty() && !sink.write(data.data(), data.size())) {
-            j.cancelled = true;
-            return false;
-          }
+          if (!pieces.empty()) at->sent_piece = true;
           if (done) {
-            if (!error.empty() &&
-                !send("error", "{\"error\": " + charlstm::json_quote(error) + "}"))
-              return false;
-            if (error.empty() && !send("done", "{}")) return false;
-            sink.done();
+            data += error.empty()
+                        ? event("done", "{}")
+                        : event("error", "{\"error\": " + charlstm::json_quote(error) + "}");
           }
+          if (!data.empty() && !write(data)) return false;
+          if (done) sink.done();
           return true;
         });
   });
@@ -394,6 +466,7 @@ int serve(const serve_options& o) {
   require(port > 0 && (o.port == 0 || server.bind_to_port(o.host, port)),
           "cannot listen on " + o.host + ":" + std::to_string(o.port) +
               " (in use, or not an address of this machine?): choose another --port or --host");
+  widen_backlog(port);
   std::thread scheduling([&] { engine.run(); });
   // SIGTERM, SIGINT or SIGHUP: refuse new requests, let the running ones finish, then stop.
   std::atomic<bool> over{false};
