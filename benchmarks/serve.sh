@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Loopback load on `charlstm serve`: 1, 8, 64 and 256 concurrent streaming clients, each sending
 # one streaming request after another for SECONDS; total characters/s and time to first
-# character (p50, p99).  One client is one request at a time, the baseline.  docs/serve.md has
-# the table.
-#   bash benchmarks/serve.sh MODEL [SECONDS] [LENGTH]      (from the repository, after a build)
+# character (p50, p99), the load average before each run and the CPU seconds the server and the
+# clients used during it (they share the machine).  One client is one request at a time, the
+# baseline.  docs/serve.md has the table.
+#   bash benchmarks/serve.sh MODEL [SECONDS] [LENGTH] [CLIENTS...]   (from the repository, after a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:?usage: benchmarks/serve.sh MODEL [SECONDS] [LENGTH]}
+model=${1:?usage: benchmarks/serve.sh MODEL [SECONDS] [LENGTH] [CLIENTS...]}
 seconds=${2:-10}
 length=${3:-2000}
+shift $(($# < 3 ? $# : 3))
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(1 8 64 256)
 tool=build/release/examples/charlstm
 load=build/release/benchmarks/serve_load
 out=$(mktemp)
@@ -21,6 +25,11 @@ for _ in $(seq 1 200); do
 done
 port=$(grep -o '127\.0\.0\.1:[0-9]*' "$out" | cut -d: -f2)
 lscpu | grep "Model name" || true
-for clients in 1 8 64 256; do
-  "$load" "$port" "$clients" "$seconds" "$length"
+# The server's CPU seconds so far (user + system), from /proc.
+server_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$server/stat"; }
+for clients in "${counts[@]}"; do
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  before=$(server_cpu)
+  "$load" "$port" "$clients" "$seconds" "$length" || true
+  echo "server CPU: $(awk -v a="$before" -v b="$(server_cpu)" 'BEGIN { printf "%.2f", b - a }') s"
 done
