@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -34,7 +35,7 @@ using clock_type = std::chrono::steady_clock;
 struct serve_options {
   std::string model, host = "127.0.0.1";
   int port = 8080;
-  long threads = 0, max_clients = 64;
+  long threads = 0, max_clients = 64, batches = 0;
 };
 
 // What one request may ask for: each client's samples are kept in the batch until they end.
@@ -68,6 +69,7 @@ class scheduler {
       : batch_(m, vocab, max_streams) {}
 
   void submit(const std::shared_ptr<job>& j) {
+    samples_ += j->request.num_samples;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       incoming_.push_back(j);
@@ -83,6 +85,8 @@ class scheduler {
     wake_.notify_one();
   }
   long streams() const { return streams_; }
+  // Samples submitted and not yet ended: what a new request is placed by.
+  long samples() const { return samples_; }
 
   // Steps back to back while any request runs, taking in queued requests between steps without
   // waiting; never waits for a handler (each takes its pieces when it is ready).
@@ -134,14 +138,18 @@ class scheduler {
           wake = j.waiting || done;
         }
         if (wake) j.changed.notify_all();
-        if (done) running.erase(it);
+        if (done) {
+          samples_ -= j.request.num_samples;
+          running.erase(it);
+        }
       }
       streams_ = batch_.streams();
     }
   }
 
  private:
-  static void finish(job& j, const std::string& error) {
+  void finish(job& j, const std::string& error) {
+    samples_ -= j.request.num_samples;
     {
       const std::lock_guard<std::mutex> lock(j.mutex);
       j.done = true;
@@ -155,7 +163,42 @@ class scheduler {
   std::condition_variable wake_;
   std::vector<std::shared_ptr<job>> incoming_;
   bool stopping_ = false;
-  std::atomic<long> streams_{0};
+  std::atomic<long> streams_{0}, samples_{0};
+};
+
+// The batches stepped in parallel, each by its own scheduler thread: a request goes to the one
+// with the fewest samples and stays there, so each batch's step runs on its own core.  A single
+// request is served by one of them, as fast as one batch goes.
+class schedulers {
+ public:
+  schedulers(const charlstm::model<float>& m, const charlstm::token_vocabulary& vocab,
+             long max_streams, long count) {
+    for (long k = 0; k < count; ++k)
+      all_.push_back(std::make_unique<scheduler>(m, vocab, max_streams));
+  }
+  scheduler& least_busy() {
+    scheduler* best = all_.front().get();
+    for (const auto& s : all_) {
+      if (s->samples() < best->samples()) best = s.get();
+    }
+    return *best;
+  }
+  long streams() const {
+    long n = 0;
+    for (const auto& s : all_) n += s->streams();
+    return n;
+  }
+  void start() {
+    for (const auto& s : all_) threads_.emplace_back([&s] { s->run(); });
+  }
+  void stop() {
+    for (const auto& s : all_) s->stop();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  std::vector<std::unique_ptr<scheduler>> all_;
+  std::vector<std::thread> threads_;
 };
 
 // A JSON error body, as every refusal sends it.
@@ -282,7 +325,11 @@ int serve(const serve_options& o) {
   charlstm::checkpoint_info info;
   const charlstm::model<float> model = load_model(o.model, info);
   const std::string model_info = model_json(model, info);
-  scheduler engine(model, info.vocab, o.max_clients * max_request_samples);
+  const long batches = o.batches > 0
+                           ? o.batches
+                           : std::max(1L, static_cast<long>(std::thread::hardware_concurrency()));
+  require(batches <= 64, "--batches must be at most 64");
+  schedulers engine(model, info.vocab, o.max_clients * max_request_samples, batches);
   std::atomic<long> clients{0};
   std::atomic<bool> draining{false};
 
@@ -344,14 +391,14 @@ int serve(const serve_options& o) {
         engine.wake();
       }
     };
-    auto held = std::make_shared<slot>(clients, engine);
+    auto held = std::make_shared<slot>(clients, engine.least_busy());
     bool stream = false;
     try {
       held->j->request = parse_generate(req.body, info, stream);
     } catch (const std::exception& e) {
       return send_error(res, 400, e.what());
     }
-    engine.submit(held->j);
+    held->engine.submit(held->j);
     const std::string prime =
         charlstm::encode_utf8(charlstm::decode_text(info.vocab, held->j->request.prime));
     if (!stream) {
@@ -467,7 +514,7 @@ int serve(const serve_options& o) {
           "cannot listen on " + o.host + ":" + std::to_string(o.port) +
               " (in use, or not an address of this machine?): choose another --port or --host");
   widen_backlog(port);
-  std::thread scheduling([&] { engine.run(); });
+  engine.start();
   // SIGTERM, SIGINT or SIGHUP: refuse new requests, let the running ones finish, then stop.
   std::atomic<bool> over{false};
   std::thread watching([&] {
@@ -479,14 +526,15 @@ int serve(const serve_options& o) {
     while (clients > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     server.stop();
   });
-  std::printf("charlstm serve: listening on http://%s:%d (%s, %ld threads, at most %ld clients)\n",
-              o.host.c_str(), port, o.model.c_str(), threads, o.max_clients);
+  std::printf(
+      "charlstm serve: listening on http://%s:%d (%s, %ld threads, at most %ld clients, %ld "
+      "batch(es))\n",
+      o.host.c_str(), port, o.model.c_str(), threads, o.max_clients, batches);
   std::fflush(stdout);
   server.listen_after_bind();
   over = true;
   watching.join();
   engine.stop();
-  scheduling.join();
   require(stop_signal() != 0, "the server stopped listening on " + o.host + ":" +
                                   std::to_string(port) + " without being asked to");
   std::fprintf(stderr, "charlstm serve: stopped\n");
@@ -512,6 +560,9 @@ subcommand add_serve(CLI::App& tool) {
   cmd->add_option("--max-clients", s.max_clients,
                   "generation requests served at once; more get 429")
       ->capture_default_str();
+  cmd->add_option("--batches", s.batches,
+                  "batches stepped in parallel, each on its own thread; a request joins the one "
+                  "with the fewest samples (default: the number of cores)");
   subcommand command;
   command.app = cmd;
   command.run = [options] { return serve(*options); };
