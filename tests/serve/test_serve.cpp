@@ -318,7 +318,8 @@ TEST_CASE("serve: each bad request gets a JSON error while another client keeps 
 
 TEST_CASE("serve: the same seed gives the text of charlstm generate, alone or in a batch",
           "[serve]") {
-  server s;
+  // Two batches stepped in parallel: the requests are spread over both.
+  server s("--batches 2");
   struct one {
     std::string json, flags;
   };
