@@ -143,6 +143,24 @@ void bm_generation_product(benchmark::State& state) {
 }
 BENCHMARK(bm_generation_product)->ArgName("packed")->Arg(0)->Arg(1);
 
+// The recurrent product of batch_generator (`charlstm generate`, `charlstm serve`): z (4H, B) +=
+// W_h h (H, B) over W_h as it is stored (gemm: each column's bits independent of B); argument:
+// B, the streams in the batch.  Per column it costs about what one stream's product costs:
+// W_h (256 kB for the book) stays in L2, so batching saves loads, not multiply-adds
+// (docs/serve.md).
+void bm_batch_generation_product(benchmark::State& state) {
+  const index H = book_H, B = state.range(0);
+  const auto w = random_floats(4 * H * H, 5), h = random_floats(H * B, 6);
+  std::vector<float> z(4 * H * B, 0.0f);
+  for (auto _ : state) {
+    charlstm::gemm(4 * H, B, H, w.data(), 4 * H, h.data(), 1, H, z.data(), 4 * H, true);
+    benchmark::DoNotOptimize(z.data());
+  }
+  state.SetItemsProcessed(state.iterations() * B);
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H * B, state);
+}
+BENCHMARK(bm_batch_generation_product)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
+
 // The recurrent weight gradient dW_h (4H, H) += dZ (4H, T*B) h^T over a whole batch.
 void bm_weight_gradient(benchmark::State& state) {
   const index H = book_H, N = book_T * state.range(0);

@@ -1,8 +1,9 @@
-// `charlstm serve`: generation over HTTP for many clients at once (docs/serve.md).  One
-// scheduler thread owns the model and the batch (charlstm::batch_generator) and advances every
-// request one token per step; cpp-httplib's handler threads check a request, queue it and pass
-// its pieces on, as server-sent events or as one JSON response.  Built only with cpp-httplib
-// (Debian's libcpp-httplib-dev); not the engine (the library's batch_generator.hpp).
+// `charlstm serve`: generation over HTTP for many clients at once (docs/serve.md).  Scheduler
+// threads (one per batch, --batches) each own a batch (charlstm::batch_generator) over the shared
+// model and advance its requests one token per step; cpp-httplib's handler threads check a
+// request, queue it and pass its pieces on, as server-sent events or as one JSON response.  Built
+// only with cpp-httplib (Debian's libcpp-httplib-dev); not the engine (the library's
+// batch_generator.hpp).
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -60,8 +61,8 @@ struct job {
   std::atomic<bool> cancelled{false};  // the client went away
 };
 
-// Owns the model and the batch; handler threads submit jobs and the scheduler's thread runs
-// run() until stop() once every job has ended.
+// Owns one batch over the shared model; handler threads submit jobs and the scheduler's thread
+// runs run() until stop() once every job has ended.
 class scheduler {
  public:
   scheduler(const charlstm::model<float>& m, const charlstm::token_vocabulary& vocab,
