@@ -4,6 +4,7 @@
 // necessary floating-point work (the one-hot input product counted as a gather: no FLOPs).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <charlstm/charlstm.hpp>
 #include <numeric>
 #include <random>
@@ -160,6 +161,27 @@ void bm_batch_generation_product(benchmark::State& state) {
   state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H * B, state);
 }
 BENCHMARK(bm_batch_generation_product)->Arg(1)->Arg(8)->Arg(32)->Arg(64);
+
+// Generation's whole one-stream LSTM step as lstm_state takes it: z0 (the bias and the input's
+// column) + W_h h, packed by step_pack, and the cell, fused (lstm_step_fused).  Against
+// bm_generation_product: what the cell adds to the product once they share the registers.
+void bm_generation_step_fused(benchmark::State& state) {
+  const index H = book_H;
+  const auto w = random_floats(4 * H * H, 5), z0 = random_floats(4 * H, 7);
+  auto h = random_floats(H, 6), c = random_floats(H, 8), h_prev = h, tanh_c = h;
+  charlstm::aligned_buffer<float> packed(charlstm::step_packed_size<float>(H, H));
+  charlstm::step_pack(H, H, w.data(), 4 * H, packed.data());
+  for (auto _ : state) {
+    std::copy(h.begin(), h.end(), h_prev.begin());
+    charlstm::lstm_step_fused(H, z0.data(), static_cast<const float*>(nullptr), index{0},
+                              static_cast<const float*>(nullptr), packed.data(), h_prev.data(),
+                              c.data(), tanh_c.data(), h.data());
+    benchmark::DoNotOptimize(h.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] = gflops(2.0 * 4 * H * H, state);
+}
+BENCHMARK(bm_generation_step_fused);
 
 // The recurrent weight gradient dW_h (4H, H) += dZ (4H, T*B) h^T over a whole batch.
 void bm_weight_gradient(benchmark::State& state) {

@@ -89,6 +89,33 @@ TEST_CASE("A batched step equals each stream stepped alone", "[generate]") {
   }
 }
 
+TEST_CASE("One stream's state has the same bits stepped alone or in a batch of one or three",
+          "[generate]") {
+  // float and H 128 (4H is whole register tiles of gemm): the one-stream step (lstm_step_fused,
+  // model::feed and feed_batch with one stream) chains each gate's sum as gemm does for a column
+  // of the batched step, so a stream's text cannot depend on how it is batched.
+  for (isize layers : {1, 2}) {
+    charlstm::model<float> m(57, 128, 5, layers);
+    const isize steps = 30;
+    const auto ids = test_support::random_ids(3 * steps, 57, 23);
+    charlstm::batch_state<float> three = m.initial_batch_state(3), one = m.initial_batch_state(1);
+    charlstm::lstm_state<float> alone = m.initial_state();
+    for (isize t = 0; t < steps; ++t) {
+      m.feed_batch(three, ids.data() + 3 * t);
+      m.feed_batch(one, ids.data() + 3 * t + 1);
+      m.feed(alone, ids[static_cast<std::size_t>(3 * t + 1)]);
+    }
+    for (std::size_t l = 0; l < alone.h.size(); ++l) {
+      INFO("layers " << layers << ", layer " << l);
+      CHECK((three.h[l].col(1).array() == alone.h[l].array()).all());
+      CHECK((three.c[l].col(1).array() == alone.c[l].array()).all());
+      CHECK((one.h[l].col(0).array() == alone.h[l].array()).all());
+      CHECK((one.c[l].col(0).array() == alone.c[l].array()).all());
+      CHECK(alone.h[l].cwiseAbs().maxCoeff() > 0.01f);  // a state that moved
+    }
+  }
+}
+
 TEST_CASE("generate_batch: one batch, each stream reproducible from its own engine", "[generate]") {
   const charlstm::char_vocabulary vocab(std::u32string(U"abcdefghijk"));
   charlstm::model<double> m(vocab.size(), 8, 4);

@@ -304,3 +304,61 @@ TEMPLATE_TEST_CASE("gemv, over A as stored and packed, equals its scalar twin", 
     }
   }
 }
+
+TEMPLATE_TEST_CASE("lstm_step_fused equals gemm's products then lstm_cell_forward", "[simd]", float,
+                   double) {
+  using S = TestType;
+  std::mt19937_64 engine(17);
+  const isize U = charlstm::step_units<S>();
+  // Every H up to two panels + 1 (whole panels, a last partial panel, a last partial vector
+  // whose units run the scalar formula), and the book's 128; a one-hot layer (no W_x) and a
+  // dense one (K_x 1, 7 and H).
+  for (isize H : every_up_to_two_tiles(U, {128})) {
+    for (isize K_x : {isize{0}, isize{1}, isize{7}, H}) {
+      const auto w_x = random_vector<S>(4 * H * std::max(K_x, isize{1}), engine, 0.5);
+      const auto w_h = random_vector<S>(4 * H * H, engine, 0.5);
+      const auto z0 = random_vector<S>(4 * H, engine), x = random_vector<S>(K_x + 1, engine);
+      const auto h_prev = random_vector<S>(H, engine, 1.0), c_prev = random_vector<S>(H, engine);
+      // The reference: gemm from z0 (W_x's columns first), then the vector cell.
+      auto z = z0, c_ref = c_prev, tanh_ref = c_prev, h_ref = h_prev;
+      if (K_x > 0)
+        charlstm::gemm(4 * H, isize{1}, K_x, w_x.data(), 4 * H, x.data(), 1, K_x, z.data(), 4 * H,
+                       true);
+      charlstm::gemm(4 * H, isize{1}, H, w_h.data(), 4 * H, h_prev.data(), 1, H, z.data(), 4 * H,
+                     true);
+      charlstm::lstm_cell_forward(H, isize{1}, z.data(), c_ref.data(), c_ref.data(),
+                                  tanh_ref.data(), h_ref.data());
+      std::vector<S, xsimd::aligned_allocator<S>> packed_h(
+          static_cast<std::size_t>(charlstm::step_packed_size<S>(H, H))),
+          packed_x(static_cast<std::size_t>(charlstm::step_packed_size<S>(H, std::max(K_x, isize{1})))));
+      charlstm::step_pack(H, H, w_h.data(), 4 * H, packed_h.data());
+      if (K_x > 0) charlstm::step_pack(H, K_x, w_x.data(), 4 * H, packed_x.data());
+      auto c = c_prev, tanh_c = c_prev, h = random_vector<S>(H + 1, engine);
+      const S past_end = h[static_cast<std::size_t>(H)];
+      charlstm::lstm_step_fused(H, z0.data(), K_x > 0 ? packed_x.data() : nullptr, K_x, x.data(),
+                                packed_h.data(), h_prev.data(), c.data(), tanh_c.data(), h.data());
+      INFO("H = " << H << ", K_x = " << K_x);
+      const isize W = static_cast<isize>(xsimd::batch<S>::size);
+      if (H % W == 0) {
+        // 4H is whole register tiles of gemm: the same fused multiply-adds in the same order,
+        // the same cell formula: the same bits (what makes a stream's text the same stepped
+        // alone or in a batch).
+        for (isize j = 0; j < H; ++j) {
+          const auto k = static_cast<std::size_t>(j);
+          INFO("unit " << j);
+          CHECK(c[k] == c_ref[k]);
+          CHECK(h[k] == h_ref[k]);
+        }
+      } else {  // gemm's last rows are its scalar twin's: equal within rounding
+        const double tolerance =
+            (std::is_same<S, float>::value ? 1e-6 : 1e-15) * static_cast<double>(H + K_x + 8);
+        const auto cmp_c = compare(c.data(), c_ref.data(), H),
+                   cmp_h = compare(h.data(), h_ref.data(), H);
+        INFO(cmp_c.describe("c") << cmp_h.describe("h"));
+        CHECK(cmp_c.error < tolerance);
+        CHECK(cmp_h.error < tolerance);
+      }
+      CHECK(h[static_cast<std::size_t>(H)] == past_end);  // nothing written past H
+    }
+  }
+}

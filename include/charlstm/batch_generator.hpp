@@ -97,6 +97,7 @@ class batch_generator {
     state_.h.assign(L, matrix<S>(m.hidden_size(), 0));
     state_.c.assign(L, matrix<S>(m.hidden_size(), 0));
     prime_ = m.initial_batch_state(1);
+    state_.packed = prime_.packed;  // one stream left steps over them (model::feed_batch)
   }
   batch_generator(const model<S>&, token_vocabulary&&, index = 4096) = delete;
 

@@ -1,7 +1,8 @@
 // charlstm/gemv.hpp: matrix-vector products y [+]= A x with xsimd, the products of generation
-// with one stream (the dense layer at every token, the LSTM's one-stream steps), over A as it
-// is stored (gemv) or packed once (gemv_pack, gemv_packed).  Not the batched products
-// (gemm.hpp) nor the elementwise kernels (simd.hpp).  The scalar twin is scalar::gemm.
+// with one stream (the dense layer at every token), over A as it is stored (gemv) or packed once
+// (gemv_pack, gemv_packed), and the LSTM's one-stream step with its products and cell fused
+// (step_pack, lstm_step_fused).  Not the batched products (gemm.hpp) nor the elementwise kernels
+// (simd.hpp).  The scalar twin is scalar::gemm (and scalar::lstm_cell_forward for the step).
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "config.hpp"
 #include "gemm.hpp"
+#include "simd.hpp"
 
 namespace charlstm {
 
@@ -160,6 +162,113 @@ void gemv_packed(index M, index K, const S* packed, const S* x, S* y, bool accum
         alignas(64) S last[W];
         acc[v].store_aligned(last);
         for (index r = 0; r < rows - v * W; ++r) out[r] = (accumulate ? out[r] : S(0)) + last[r];
+      }
+    }
+  }
+}
+
+// The one-stream LSTM step of generation, fused: the gate pre-activations of a group of units
+// stay in registers from the products to the cell.  A layer's kernel (4H, K) -- W_h, and W_x
+// above the first layer -- is packed once (step_pack) in panels of step_units units: for each
+// column k, the panel's i, f, g and o rows of those units (4 x 2 vectors) are contiguous, so the
+// product streams the kernel from start to end and each panel ends with all four gates of its
+// units.  Each row's sum is chained in k order from the given z0 (W_x's columns first, then
+// W_h's), which is gemm's order for a column of lstm_step_batch: a stream's bits are the same
+// stepped alone or in a batch.  For the book's H 128 in float the 256 kB of W_h are read once
+// per token, with eight independent FMA chains.
+
+// Units per panel: two vectors of each gate.
+template <class S, class Arch = xsimd::default_arch>
+constexpr index step_units() {
+  return 2 * static_cast<index>(xsimd::batch<S, Arch>::size);
+}
+
+// Scalars a packed (4H, K) kernel takes: H rounded up to whole panels, times 4K.
+template <class S, class Arch = xsimd::default_arch>
+index step_packed_size(index H, index K) {
+  constexpr index U = step_units<S, Arch>();
+  return (H + U - 1) / U * U * 4 * K;
+}
+
+// Packs A (4H, K), column-major with leading dimension lda, rows [i; f; g; o] of H each, into
+// `packed` (step_packed_size scalars, aligned): the panel of units [j0, j0 + U) at
+// packed + 4 * j0 * K, its column k at + 4 * U * k, gate q's U rows at + q * U; units past H zero.
+template <class Arch = xsimd::default_arch, class S>
+void step_pack(index H, index K, const S* a, index lda, S* packed) {
+  constexpr index U = step_units<S, Arch>();
+  for (index j0 = 0; j0 < H; j0 += U) {
+    S* panel = packed + 4 * j0 * K;
+    for (index k = 0; k < K; ++k) {
+      for (index q = 0; q < 4; ++q) {
+        for (index u = 0; u < U; ++u) {
+          panel[4 * U * k + q * U + u] = j0 + u < H ? a[q * H + j0 + u + k * lda] : S(0);
+        }
+      }
+    }
+  }
+}
+
+namespace simd_detail {
+
+// acc[2q + v] += the panel's column k times x[k], for k = 0 .. K-1 in order.
+template <class Arch, class S>
+void step_chain(index K, const S* panel, const S* x, xsimd::batch<S, Arch> (&acc)[8]) {
+  using batch = xsimd::batch<S, Arch>;
+  constexpr index W = batch::size;
+  for (index k = 0; k < K; ++k) {
+    const batch xk(x[k]);
+    const S* p = panel + 8 * W * k;
+#pragma GCC unroll 8
+    for (index r = 0; r < 8; ++r) acc[r] = xsimd::fma(batch::load_aligned(p + r * W), xk, acc[r]);
+  }
+}
+
+}  // namespace simd_detail
+
+// One stream's step: z = z0 + A_x x + A_h h_prev (z0 (4H) as [i; f; g; o]: the bias plus, for a
+// one-hot input, the input kernel's column; A_x packed for a dense input x (K_x), or null), then
+// the cell of simd.hpp's lstm_cell_forward on z: c = f*c + i*g in place, h_out = o*tanh(c).
+// `tanh_c` (H) is scratch.  h_out must not alias h_prev or x.  Equal, bit for bit, to
+// lstm_cell_forward after gemm's products from z0 (the vector units run its vector formula, the
+// last H % W units its scalar one).
+//   lstm_step_fused(H, z0, nullptr, 0, nullptr, packed_wh, h_prev, c, tanh_c, h);
+template <class Arch = xsimd::default_arch, class S>
+void lstm_step_fused(index H, const S* z0, const S* a_x, index K_x, const S* x, const S* a_h,
+                     const S* h_prev, S* c, S* tanh_c, S* h_out) {
+  using batch = xsimd::batch<S, Arch>;
+  constexpr index W = batch::size, U = 2 * W;
+  for (index j0 = 0; j0 < H; j0 += U) {
+    batch acc[8];
+    if (j0 + U <= H) {
+#pragma GCC unroll 8
+      for (index r = 0; r < 8; ++r)
+        acc[r] = batch::load_unaligned(z0 + (r / 2) * H + j0 + (r % 2) * W);
+    } else {
+      alignas(64) S part[4 * U];
+      for (index q = 0; q < 4; ++q) {
+        for (index u = 0; u < U; ++u) part[q * U + u] = j0 + u < H ? z0[q * H + j0 + u] : S(0);
+      }
+      for (index r = 0; r < 8; ++r) acc[r] = batch::load_aligned(part + r * W);
+    }
+    if (a_x) simd_detail::step_chain<Arch>(K_x, a_x + 4 * j0 * K_x, x, acc);
+    simd_detail::step_chain<Arch>(H, a_h + 4 * j0 * H, h_prev, acc);
+    for (index v = 0; v < 2; ++v) {
+      const index j = j0 + v * W;
+      if (j + W <= H) {  // lstm_cell_forward's vector body
+        const batch i = simd_detail::sigmoid(acc[v]);
+        const batch f = simd_detail::sigmoid(acc[2 + v]);
+        const batch g = xsimd::tanh(acc[4 + v]);
+        const batch o = simd_detail::sigmoid(acc[6 + v]);
+        const batch cn = xsimd::fma(f, batch::load_unaligned(c + j), i * g);
+        const batch th = xsimd::tanh(cn);
+        cn.store_unaligned(c + j);
+        (o * th).store_unaligned(h_out + j);
+      } else if (j < H) {  // its scalar tail, on a copy of the four gates of these units
+        alignas(64) S z[4 * W];
+        for (index q = 0; q < 4; ++q) acc[2 * q + v].store_aligned(z + q * W);
+        for (index u = 0; j + u < H; ++u) {
+          scalar::lstm_cell_forward_unit(W, z, u, c + j, c + j, tanh_c + j, h_out + j, u);
+        }
       }
     }
   }

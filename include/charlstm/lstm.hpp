@@ -16,8 +16,9 @@
 // step just before its product (lstm_forward), so the gathered columns are still in cache.  W_h
 // is packed once per forward and W_h^T once per backward for the T step products (gemm_packed);
 // dW_h and db are accumulated by each backward step while dz_t is in cache.  The one-stream
-// steps of generation (lstm_step, lstm_step_dense) are matrix-vector products: over W_h (and W_x
-// above the first layer) packed by packed_step_weights when given one, as stored otherwise.
+// steps of generation (lstm_step, lstm_step_dense) are, when given packed_step_weights, one fused
+// kernel (gemv.hpp's lstm_step_fused: the products and the cell on the same registers, the bits
+// of lstm_step_batch's column); given none, matrix-vector products over the weights as stored.
 //
 // Memory of the cache (see lstm_cache): scalars = T*B*(4H [gates] + 4H [d_gates] + H [tanh c])
 //   + (T+1)*B*2H [h, c with the initial state in slot 0] + 3*H*B [d_h, d_c, d_h sum]
@@ -26,6 +27,7 @@
 // has no d_gates: 28 MB.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -244,9 +246,9 @@ void lstm_input_dense_backward(lstm_weights<S>& grads, matrix_ref<S> d_x,
 }
 
 // A layer's recurrent kernel W_h, and for a layer above the first its input kernel W_x, packed
-// for gemv_packed: what the one-stream steps below read when given one (generation reads them
-// at every token; lstm_state holds one per layer).  A snapshot: pack again after the weights
-// change.
+// for lstm_step_fused (step_pack): what the one-stream steps below read when given one
+// (generation reads them at every token; lstm_state and batch_state hold one per layer).  A
+// snapshot: pack again after the weights change.
 template <class S>
 struct packed_step_weights {
   aligned_buffer<S> w_h, w_x;  // w_x stays empty for a one-hot input (its product is a gather)
@@ -254,18 +256,19 @@ struct packed_step_weights {
   packed_step_weights() = default;
   packed_step_weights(const lstm_weights<S>& w, bool dense_input) {
     const index H = w.hidden_size(), V = w.input_size();
-    w_h.resize(static_cast<std::size_t>(gemv_packed_size<S>(4 * H, H)));
-    gemv_pack(4 * H, H, w.w_h.data(), 4 * H, w_h.data());
+    w_h.resize(static_cast<std::size_t>(step_packed_size<S>(H, H)));
+    step_pack(H, H, w.w_h.data(), 4 * H, w_h.data());
     if (dense_input) {
-      w_x.resize(static_cast<std::size_t>(gemv_packed_size<S>(4 * H, V)));
-      gemv_pack(4 * H, V, w.w_x.data(), 4 * H, w_x.data());
+      w_x.resize(static_cast<std::size_t>(step_packed_size<S>(H, V)));
+      step_pack(H, V, w.w_x.data(), 4 * H, w_x.data());
     }
   }
 };
 
 // One step for generation: (h, c) -> (h', c') on token `id`, B = 1, carried by the caller.
-// `gates` (4H) and `tanh_c` (H) are scratch.  Equal to lstm_forward over the same tokens.
-// With `packed` (from the same weights), the product reads it instead of w.w_h.
+// `gates` (4H) and `tanh_c` (H; 2H with `packed`) are scratch.  Equal to lstm_forward over the
+// same tokens within rounding.  With `packed` (from the same weights) the step is
+// lstm_step_fused over it, and its bits are those of lstm_step_batch's column (gemm's order).
 template <class S>
 void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& tanh_c,
                const lstm_weights<S>& w, token_id id,
@@ -275,13 +278,18 @@ void lstm_step(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& ta
     throw error("lstm_step: token id " + std::to_string(id) + " outside the vocabulary");
   }
   gates.resize(4 * H);
-  tanh_c.resize(H);
   gates.noalias() = w.w_x.col(id) + w.b;
   if (packed) {
-    gemv_packed(4 * H, H, packed->w_h.data(), h.data(), gates.data(), true);
-  } else {
-    gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
+    // tanh_c's second half keeps h_prev: the fused step reads all of it while it writes h.
+    tanh_c.resize(2 * H);
+    std::copy(h.data(), h.data() + H, tanh_c.data() + H);
+    lstm_step_fused(H, gates.data(), static_cast<const S*>(nullptr), index{0},
+                    static_cast<const S*>(nullptr), packed->w_h.data(), tanh_c.data() + H, c.data(),
+                    tanh_c.data(), h.data());
+    return;
   }
+  tanh_c.resize(H);
+  gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
   // c and h are updated in place: each unit reads c_prev[k] before writing c[k], and h_prev is
   // no longer needed once the product above has read it.
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
@@ -315,7 +323,7 @@ void lstm_step_batch(matrix<S>& h, matrix<S>& c, matrix<S>& gates, matrix<S>& ta
 }
 
 // The same step for a dense input x (V): a layer above the first in a stack, fed the layer
-// below's h.  `x` must not alias `h`.
+// below's h.  `x` must not alias `h`.  With `packed`: lstm_step_fused, W_x's products first.
 template <class S>
 void lstm_step_dense(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<S>& tanh_c,
                      const lstm_weights<S>& w, const_vector_ref<S> x,
@@ -323,15 +331,17 @@ void lstm_step_dense(vector_ref<S> h, vector_ref<S> c, vector<S>& gates, vector<
   const index H = w.hidden_size();
   require_shape(x, w.input_size(), 1, "lstm_step_dense input");
   gates.resize(4 * H);
-  tanh_c.resize(H);
   gates = w.b;
   if (packed) {
-    gemv_packed(4 * H, w.input_size(), packed->w_x.data(), x.data(), gates.data(), true);
-    gemv_packed(4 * H, H, packed->w_h.data(), h.data(), gates.data(), true);
-  } else {
-    gemv(4 * H, w.input_size(), w.w_x.data(), 4 * H, x.data(), gates.data(), true);
-    gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
+    tanh_c.resize(2 * H);
+    std::copy(h.data(), h.data() + H, tanh_c.data() + H);
+    lstm_step_fused(H, gates.data(), packed->w_x.data(), w.input_size(), x.data(),
+                    packed->w_h.data(), tanh_c.data() + H, c.data(), tanh_c.data(), h.data());
+    return;
   }
+  tanh_c.resize(H);
+  gemv(4 * H, w.input_size(), w.w_x.data(), 4 * H, x.data(), gates.data(), true);
+  gemv(4 * H, H, w.w_h.data(), 4 * H, h.data(), gates.data(), true);
   lstm_cell_forward(H, index{1}, gates.data(), c.data(), c.data(), tanh_c.data(), h.data());
 }
 

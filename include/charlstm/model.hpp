@@ -77,6 +77,11 @@ struct batch_state {
   std::vector<matrix<S>> h, c;  // per layer, bottom first, (H, B) each
   matrix<S> gates, tanh_c;  // scratch (4H, B), (H, B)
   matrix<S> logits, probs;  // (V, B)
+  // With one stream, feed_batch takes the fused one-stream step (the same bits) over these
+  // packed kernels (model::initial_batch_state packs them; empty: always the batched step),
+  // with its own scratch.
+  std::vector<packed_step_weights<S>> packed;
+  vector<S> step_gates, step_scratch;
 };
 
 // The buffers one forward/backward of a batch needs, reused from batch to batch.  One per
@@ -254,9 +259,7 @@ class model {
     lstm_state<S> s;
     s.h.assign(static_cast<std::size_t>(layers()), vector<S>::Zero(hidden_size()));
     s.c.assign(static_cast<std::size_t>(layers()), vector<S>::Zero(hidden_size()));
-    for (index l = 0; l < layers(); ++l) {
-      s.packed.emplace_back(params.lstm_layers[static_cast<std::size_t>(l)], l > 0);
-    }
+    s.packed = pack_steps();
     return s;
   }
   void feed(lstm_state<S>& s, token_id id) const {
@@ -292,9 +295,29 @@ class model {
     batch_state<S> s;
     s.h.assign(static_cast<std::size_t>(layers()), matrix<S>::Zero(hidden_size(), B));
     s.c.assign(static_cast<std::size_t>(layers()), matrix<S>::Zero(hidden_size(), B));
+    s.packed = pack_steps();
     return s;
   }
+  // Each layer's kernels packed for the one-stream step (what lstm_state and batch_state hold).
+  std::vector<packed_step_weights<S>> pack_steps() const {
+    std::vector<packed_step_weights<S>> packed;
+    for (index l = 0; l < layers(); ++l) {
+      packed.emplace_back(params.lstm_layers[static_cast<std::size_t>(l)], l > 0);
+    }
+    return packed;
+  }
   void feed_batch(batch_state<S>& s, const token_id* ids) const {
+    if (s.h[0].cols() == 1 && !s.packed.empty() && ids[0] >= 0 && ids[0] < vocab_size()) {
+      // One stream (a bad id goes on to lstm_step_batch's message): the fused step, which
+      // reads the packed kernels in order instead of gemm's one column over W_h as stored.
+      lstm_step(s.h[0].col(0), s.c[0].col(0), s.step_gates, s.step_scratch, params.lstm, ids[0],
+                &s.packed[0]);
+      for (std::size_t l = 1; l < s.h.size(); ++l) {
+        lstm_step_dense(s.h[l].col(0), s.c[l].col(0), s.step_gates, s.step_scratch,
+                        params.lstm_layers[l], s.h[l - 1].col(0), &s.packed[l]);
+      }
+      return;
+    }
     lstm_step_batch(s.h[0], s.c[0], s.gates, s.tanh_c, params.lstm, ids);
     for (std::size_t l = 1; l < s.h.size(); ++l) {
       lstm_step_batch_dense(s.h[l], s.c[l], s.gates, s.tanh_c, params.lstm_layers[l], s.h[l - 1]);
