@@ -61,20 +61,21 @@ void bm_train_book(benchmark::State& state) {
 // compare.sh runs these with --benchmark_min_time=2; CI with a tiny one, so that they run once.
 BENCHMARK(bm_train_book)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Sequence mode, the CLI's default: 128 streams read in order, 100 steps per update, the loss at
-// every step, the state carried between updates; RMSprop.  Arguments: hidden units, layers,
-// threads.  items_per_second = characters (targets) per second.  GFLOP/s counts, per character,
-// the three products of each recurrent kernel (W_h: 4H x H; layers above the first also W_x:
-// 4H x H) and of the dense layer; the first layer's input is a gather.
-void bm_train_sequence(benchmark::State& state) {
-  const index hidden = state.range(0), layers = state.range(1), threads = state.range(2);
-  constexpr index streams_B = 128, seq_T = 100;
+// Sequence mode, the CLI's default: B streams read in order, 100 steps per update, the loss at
+// every step, the state carried between updates.  items_per_second = characters (targets) per
+// second.  GFLOP/s counts, per character, the three products of each recurrent kernel (W_h:
+// 4H x H; layers above the first also W_x: 4H x H) and of the dense layer; the first layer's
+// input is a gather.
+void run_sequence(benchmark::State& state, index hidden, index layers, index threads,
+                  index streams_B, charlstm::optimizer_kind optimizer, double dropout) {
+  constexpr index seq_T = 100;
   const auto& d = data();
   const charlstm::stream_set streams{d.ids.data(), static_cast<index>(d.ids.size()), streams_B,
                                      seq_T};
   charlstm::model<float> m(d.vocab.size(), hidden, 1, layers);
-  charlstm::optimizer_state<float> opt(charlstm::optimizer_kind::rmsprop, m.params);
+  charlstm::optimizer_state<float> opt(optimizer, m.params);
   charlstm::batch_trainer<float> trainer(m, opt, threads);
+  trainer.dropout = dropout;
   charlstm::layer_states<float> carried;
   carried.reset(layers, hidden, streams_B);
   std::vector<token_id> ids(seq_T * streams_B), targets(seq_T * streams_B);
@@ -103,9 +104,27 @@ void bm_train_sequence(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(
       flops_per_character * 1e-9 * static_cast<double>(characters), benchmark::Counter::kIsRate);
 }
+
+// Arguments: hidden units, layers, threads; 128 streams, RMSprop, no dropout.
+void bm_train_sequence(benchmark::State& state) {
+  run_sequence(state, state.range(0), state.range(1), state.range(2), 128,
+               charlstm::optimizer_kind::rmsprop, 0);
+}
 BENCHMARK(bm_train_sequence)
     ->ArgNames({"H", "layers", "threads"})
     ->ArgsProduct({{128, 256, 512}, {1, 2, 3}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The recipe people run (docs/results.md): 2 x LSTM(384), 64 streams x 100 steps, dropout 0.4,
+// Adam; argument: threads.  torch_reference.py --recipe trains nn.LSTM(num_layers=2) on the same.
+void bm_train_recipe(benchmark::State& state) {
+  run_sequence(state, 384, 2, state.range(0), 64, charlstm::optimizer_kind::adam, 0.4);
+}
+BENCHMARK(bm_train_recipe)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

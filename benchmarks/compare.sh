@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command, one run: charlstm and PyTorch side by side on this machine for the book's model
-# (T 60, B 128, V 57, H 128, RMSprop), training with 1 and 2 threads and generation, plus the
-# machine's FMA peak.  Prints a table and writes it as JSON (default build/compare.json).
+# (T 60, B 128, V 57, H 128, RMSprop), training with 1 and 2 threads and generation, and for the
+# recipe people run (docs/results.md: sequence mode, 2 x LSTM(384), dropout 0.4, Adam, 64 streams
+# x 100 steps) against nn.LSTM(num_layers=2), plus the machine's FMA peak.  Prints a table and writes it as JSON (default build/compare.json).
 #   bash benchmarks/compare.sh [OUT.json]
 # Needs the release build (cmake --preset release && cmake --build --preset release).
 set -euo pipefail
@@ -43,6 +44,12 @@ for cfg in "1 1 1" "2 2 2" "2 1 2"; do
   set -- $cfg
   OPENBLAS_NUM_THREADS=$3 /usr/bin/python3 benchmarks/torch_reference.py --threads $2 --seconds 8 > "$tmp/torch_shipped_$1_$2.json"
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$3 /usr/bin/python3 benchmarks/torch_reference.py --threads $2 --seconds 8 > "$tmp/torch_unset_$1_$2.json"
+done
+echo "measuring PyTorch on the 2 x 384 recipe (nn.LSTM(num_layers=2))..." >&2
+for cfg in "1 1 1" "2 2 2" "2 1 2"; do
+  set -- $cfg
+  OPENBLAS_NUM_THREADS=$3 /usr/bin/python3 benchmarks/torch_reference.py --recipe --threads $2 --seconds 8 > "$tmp/recipe_shipped_$1_$2.json"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$3 /usr/bin/python3 benchmarks/torch_reference.py --recipe --threads $2 --seconds 8 > "$tmp/recipe_unset_$1_$2.json"
 done
 
 /usr/bin/python3 - "$tmp" "$out" <<'PY'
@@ -89,6 +96,22 @@ ship1 = [r for r in t1 if "shipped" in r["config"]][0]
 unset1 = [r for r in t1 if "unset" in r["config"]][0]
 tw = max(x["generate_window_chars_per_s"] for x in t1)
 ts = max(x["generate_stateful_chars_per_s"] for x in t1)
+recipe_flop_per_char = 3.0 * 2 * (4 * 384 * 384 + 8 * 384 * 384 + 57 * 384)
+result["recipe_flop_per_character"] = recipe_flop_per_char
+def recipe_runs(t):
+    import glob
+    return [json.load(open(f)) | {"config": f.rsplit("/", 1)[1]} for f in sorted(glob.glob(f"{tmp}/recipe_*_{t}_*.json"))]
+for t in (1, 2):
+    ours = c[f"bm_train_recipe/threads:{t}/real_time"]["items_per_second"]
+    runs = recipe_runs(t)
+    shipped = max(r["recipe_chars_per_s"] for r in runs if "shipped" in r["config"])
+    unset = max(r["recipe_chars_per_s"] for r in runs if "unset" in r["config"])
+    pk = peak(t)
+    pct = 100 * ours * recipe_flop_per_char / (pk * 1e9) if pk else float("nan")
+    result[f"recipe_{t}_threads"] = {"charlstm": ours, "torch_shipped": shipped, "torch_unset": unset,
+                                     "ratio_vs_best_torch": ours / max(shipped, unset),
+                                     "peak_gflops": pk, "percent_of_peak": pct, "torch_runs": runs}
+    rows.append((f"recipe 2x384 B64, {t} thread(s), chars/s", ours, shipped, unset, ours / max(shipped, unset), pct, float("nan")))
 rows.append(("generation, stateful, chars/s", gs, ship1["generate_stateful_chars_per_s"], unset1["generate_stateful_chars_per_s"], gs / ts, float("nan"), float("nan")))
 rows.append(("generation, window loop, chars/s", gw, ship1["generate_window_chars_per_s"], unset1["generate_window_chars_per_s"], gw / tw, float("nan"), float("nan")))
 result["generate"] = {"charlstm_stateful": gs, "charlstm_window": gw, "torch_stateful": ts, "torch_window": tw,
@@ -104,6 +127,8 @@ print("torch: as shipped; torch*: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; 
 print("configurations (1: 1 torch + 1 BLAS thread; 2: 2+2 or 1 torch + 2 BLAS); ratio: charlstm / the faster torch")
 print("oneDNN: its LSTM primitive alone (lstm_forward training + lstm_backward, no dense, loss or optimizer),")
 print("OMP_NUM_THREADS = the row's threads; empty when libdnnl-dev is not installed")
+print("recipe: sequence mode, 2 x LSTM(384), dropout 0.4, Adam, 64 streams x 100 steps; torch: nn.LSTM(num_layers=2);")
+print(f"% peak counts {recipe_flop_per_char / 1e6:.2f} MFLOP per character (the three products of each kernel and the dense layer)")
 print(f"FMA peak: 1 thread {peak(1):.0f} GFLOP/s, 2 threads {peak(2):.0f} GFLOP/s")
 seq = sorted((int(b["name"].split("/")[1].split(":")[1]), int(b["name"].split("/")[2].split(":")[1]), b)
              for b in c.values() if b["name"].startswith("bm_train_sequence/"))
