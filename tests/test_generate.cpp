@@ -89,7 +89,7 @@ TEST_CASE("A batched step equals each stream stepped alone", "[generate]") {
   }
 }
 
-TEST_CASE("One stream's state has the same bits stepped alone or in a batch of one or three",
+TEST_CASE("One stream's state and logits have the same bits alone or in a batch of one or three",
           "[generate]") {
   // float and H 128 (4H is whole register tiles of gemm): the one-stream step (lstm_step_fused,
   // model::feed and feed_batch with one stream) chains each gate's sum as gemm does for a column
@@ -113,6 +113,10 @@ TEST_CASE("One stream's state has the same bits stepped alone or in a batch of o
       CHECK((one.c[l].col(0).array() == alone.c[l].array()).all());
       CHECK(alone.h[l].cwiseAbs().maxCoeff() > 0.01f);  // a state that moved
     }
+    // The logits too (gemv_chained, column by column).
+    const charlstm::vector<float> single = m.logits(alone);
+    CHECK((m.batch_logits(three).col(1).array() == single.array()).all());
+    CHECK((m.batch_logits(one).col(0).array() == single.array()).all());
   }
 }
 

@@ -330,7 +330,8 @@ TEMPLATE_TEST_CASE("lstm_step_fused equals gemm's products then lstm_cell_forwar
                                   tanh_ref.data(), h_ref.data());
       std::vector<S, xsimd::aligned_allocator<S>> packed_h(
           static_cast<std::size_t>(charlstm::step_packed_size<S>(H, H))),
-          packed_x(static_cast<std::size_t>(charlstm::step_packed_size<S>(H, std::max(K_x, isize{1})))));
+          packed_x(
+              static_cast<std::size_t>(charlstm::step_packed_size<S>(H, std::max(K_x, isize{1}))));
       charlstm::step_pack(H, H, w_h.data(), 4 * H, packed_h.data());
       if (K_x > 0) charlstm::step_pack(H, K_x, w_x.data(), 4 * H, packed_x.data());
       auto c = c_prev, tanh_c = c_prev, h = random_vector<S>(H + 1, engine);
@@ -359,6 +360,38 @@ TEMPLATE_TEST_CASE("lstm_step_fused equals gemm's products then lstm_cell_forwar
         CHECK(cmp_h.error < tolerance);
       }
       CHECK(h[static_cast<std::size_t>(H)] == past_end);  // nothing written past H
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("gemv_chained equals gemm's register tiles bit for bit and its scalar twin",
+                   "[simd]", float, double) {
+  using S = TestType;
+  std::mt19937_64 engine(19);
+  const isize W = static_cast<isize>(xsimd::batch<S>::size);
+  // Every row count up to two panels of 8 vectors + 1 (a last partial vector overlapping the
+  // rows before it, in its own panel or after a whole one), the book's V 57, 65 and 4H 512.
+  for (isize M : every_up_to_two_tiles(8 * W, {57, 65, 512})) {
+    for (isize K : {isize{1}, isize{3}, isize{128}}) {
+      const isize lda = M + 3;
+      const auto a = random_vector<S>(lda * K, engine), x = random_vector<S>(K, engine);
+      const auto y = random_vector<S>(M + 1, engine);
+      auto chained = y, tiles = y, twin = y;
+      charlstm::gemv_chained(M, K, a.data(), lda, x.data(), chained.data());
+      charlstm::gemm(M, isize{1}, K, a.data(), lda, x.data(), 1, K, tiles.data(), M, true);
+      charlstm::scalar::gemm(M, isize{1}, K, a.data(), 1, lda, x.data(), 1, K, twin.data(), M,
+                             true);
+      INFO("M = " << M << ", K = " << K);
+      const isize tiled = M - M % (4 * W);  // the rows gemm computes in its register tiles
+      for (isize r = 0; r < tiled; ++r) {
+        INFO("row " << r);
+        CHECK(chained[static_cast<std::size_t>(r)] == tiles[static_cast<std::size_t>(r)]);
+      }
+      const auto cmp = compare(chained.data(), twin.data(), M);
+      INFO(cmp.describe("y"));
+      CHECK(cmp.error <
+            (std::is_same<S, float>::value ? 1e-6 : 1e-15) * static_cast<double>(K + 8));
+      CHECK(chained[static_cast<std::size_t>(M)] == y[static_cast<std::size_t>(M)]);
     }
   }
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <xsimd/xsimd.hpp>
 
@@ -111,6 +112,91 @@ void gemv(index M, index K, const S* a, index lda, const S* x, S* y, bool accumu
         y[r] = (accumulate ? y[r] : S(0)) + last[r - (M - W)];
       }
     }
+  }
+}
+
+namespace simd_detail {
+
+// y[row[v] ..] += A (those rows) x over all K columns in k order, each row one FMA chain from its
+// value in y (NV vectors: NV chains).  Returns the sums in acc, stores nothing.
+template <class Arch, int NV, class S>
+void gemv_chained_panel(index K, const S* a, index lda, const S* x, const S* y, const index* row,
+                        xsimd::batch<S, Arch>* acc) {
+  using batch = xsimd::batch<S, Arch>;
+  batch sum[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) sum[v] = batch::load_unaligned(y + row[v]);
+  for (index k = 0; k < K; ++k) {
+    const batch xk(x[k]);
+    const S* col = a + k * lda;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      sum[v] = xsimd::fma(batch::load_unaligned(col + row[v]), xk, sum[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc[v] = sum[v];
+}
+
+template <class Arch, class S>
+void gemv_chained_panel_n(int nv, index K, const S* a, index lda, const S* x, const S* y,
+                          const index* row, xsimd::batch<S, Arch>* acc) {
+  switch (nv) {
+    case 8:
+      return gemv_chained_panel<Arch, 8>(K, a, lda, x, y, row, acc);
+    case 7:
+      return gemv_chained_panel<Arch, 7>(K, a, lda, x, y, row, acc);
+    case 6:
+      return gemv_chained_panel<Arch, 6>(K, a, lda, x, y, row, acc);
+    case 5:
+      return gemv_chained_panel<Arch, 5>(K, a, lda, x, y, row, acc);
+    case 4:
+      return gemv_chained_panel<Arch, 4>(K, a, lda, x, y, row, acc);
+    case 3:
+      return gemv_chained_panel<Arch, 3>(K, a, lda, x, y, row, acc);
+    case 2:
+      return gemv_chained_panel<Arch, 2>(K, a, lda, x, y, row, acc);
+    default:
+      return gemv_chained_panel<Arch, 1>(K, a, lda, x, y, row, acc);
+  }
+}
+
+}  // namespace simd_detail
+
+// y (M) += A (M, K) * x (K), A column-major with leading dimension lda, each row's sum chained
+// with fused multiply-adds in k order from y's value: the order of gemm's register tiles, for
+// every row (gemm computes its last M % (4 vectors) rows with its scalar twin).  The dense layer
+// of generation computes each stream's logits with it (model::logits, model::batch_logits), so a
+// stream's logits have the same bits alone or in any batch.  Rows in panels of up to eight
+// vectors (eight chains); the rows past the last whole vector are computed as the vector of the
+// last W rows, of which only those rows are stored; fewer rows than one vector use std::fma.
+template <class Arch = xsimd::default_arch, class S>
+void gemv_chained(index M, index K, const S* a, index lda, const S* x, S* y) {
+  using batch = xsimd::batch<S, Arch>;
+  constexpr index W = batch::size, R = 8;
+  if (M < W) {
+    for (index r = 0; r < M; ++r) {
+      S sum = y[r];
+      for (index k = 0; k < K; ++k) sum = std::fma(a[r + k * lda], x[k], sum);
+      y[r] = sum;
+    }
+    return;
+  }
+  for (index m0 = 0; m0 < M; m0 += R * W) {
+    const index whole = std::min(R, (M - m0) / W);          // vectors wholly inside the rows
+    const bool tail = m0 + R * W > M && (M - m0) % W != 0;  // a last, partial vector
+    const int nv = static_cast<int>(whole + (tail ? 1 : 0));
+    index row[R];
+    for (index v = 0; v < whole; ++v) row[v] = m0 + v * W;
+    if (tail) row[whole] = M - W;  // overlaps rows before it, which it does not store
+    batch acc[R];
+    simd_detail::gemv_chained_panel_n<Arch>(nv, K, a, lda, x, y, row, acc);
+    if (tail) {  // its own rows only: the rows it overlaps may already hold their sums
+      alignas(64) S last[W];
+      acc[whole].store_aligned(last);
+      for (index r = m0 + whole * W; r < M; ++r) y[r] = last[r - (M - W)];
+    }
+    for (index v = 0; v < whole; ++v) acc[v].store_unaligned(y + row[v]);
   }
 }
 

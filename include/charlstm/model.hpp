@@ -274,8 +274,8 @@ class model {
   // from without a softmax.
   const vector<S>& logits(lstm_state<S>& s) const {
     s.logits = params.dense.b;
-    gemv(vocab_size(), hidden_size(), params.dense.w.data(), vocab_size(), s.h.back().data(),
-         s.logits.data(), true);
+    gemv_chained(vocab_size(), hidden_size(), params.dense.w.data(), vocab_size(),
+                 s.h.back().data(), s.logits.data());
     return s.logits;
   }
   // The next-token distribution after the tokens fed so far.
@@ -328,10 +328,13 @@ class model {
     const index B = s.h.back().cols();
     s.logits.resize(vocab_size(), B);
     s.logits.colwise() = params.dense.b;
-    // charlstm::gemm, not Eigen's product: column b's bits must not depend on B (see
-    // lstm_step_batch).
-    gemm(vocab_size(), B, hidden_size(), params.dense.w.data(), vocab_size(), s.h.back().data(), 1,
-         hidden_size(), s.logits.data(), vocab_size(), true);
+    // Column by column with gemv_chained, as logits(): column b's bits depend neither on B nor on
+    // whether the stream is batched (not Eigen's product; not gemm, whose last V % 32 rows run
+    // its scalar twin: for V 57 that tail was a third of a one-stream step).
+    for (index b = 0; b < B; ++b) {
+      gemv_chained(vocab_size(), hidden_size(), params.dense.w.data(), vocab_size(),
+                   s.h.back().col(b).data(), s.logits.col(b).data());
+    }
     return s.logits;
   }
   const matrix<S>& batch_probabilities(batch_state<S>& s) const {
