@@ -350,7 +350,7 @@ TEMPLATE_TEST_CASE("lstm_step_fused equals gemm's products then lstm_cell_forwar
           CHECK(c[k] == c_ref[k]);
           CHECK(h[k] == h_ref[k]);
         }
-      } else {  // gemm's last rows are its scalar twin's: equal within rounding
+      } else {  // a last partial vector of units: checked within rounding
         const double tolerance =
             (std::is_same<S, float>::value ? 1e-6 : 1e-15) * static_cast<double>(H + K_x + 8);
         const auto cmp_c = compare(c.data(), c_ref.data(), H),

@@ -164,8 +164,8 @@ void gemv_chained_panel_n(int nv, index K, const S* a, index lda, const S* x, co
 }  // namespace simd_detail
 
 // y (M) += A (M, K) * x (K), A column-major with leading dimension lda, each row's sum chained
-// with fused multiply-adds in k order from y's value: the order of gemm's register tiles, for
-// every row (gemm computes its last M % (4 vectors) rows with its scalar twin).  The dense layer
+// with fused multiply-adds in k order from y's value: gemm's order for every element, so a row's
+// bits equal gemm's for any column count.  The dense layer
 // of generation computes each stream's logits with it (model::logits, model::batch_logits), so a
 // stream's logits have the same bits alone or in any batch.  Rows in panels of up to eight
 // vectors (eight chains); the rows past the last whole vector are computed as the vector of the

@@ -329,8 +329,7 @@ class model {
     s.logits.resize(vocab_size(), B);
     s.logits.colwise() = params.dense.b;
     // Column by column with gemv_chained, as logits(): column b's bits depend neither on B nor on
-    // whether the stream is batched (not Eigen's product; not gemm, whose last V % 32 rows run
-    // its scalar twin: for V 57 that tail was a third of a one-stream step).
+    // whether the stream is batched (not Eigen's product, whose order depends on B).
     for (index b = 0; b < B; ++b) {
       gemv_chained(vocab_size(), hidden_size(), params.dense.w.data(), vocab_size(),
                    s.h.back().col(b).data(), s.logits.col(b).data());
