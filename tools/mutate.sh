@@ -142,17 +142,17 @@ adam-bias-correction | include/charlstm/adam.hpp | test_stacked | [pytorch]
   params[k] -= step_size * m[k] / (std::sqrt(v[k]) * sqrt_c2 + eps);
 
 # Checkpoint validation.
-checkpoint-overlap | include/charlstm/checkpoint.hpp | test_checkpoint | [checkpoint]
-  if (ranges[k].begin < ranges[k - 1].end)
-  if (ranges[k].begin == ranges[k - 1].begin)
+checkpoint-overlap | include/charlstm/safetensors.hpp | test_checkpoint | [checkpoint]
+  if (ranges[k]->second.begin < ranges[k - 1]->second.end)
+  if (ranges[k]->second.begin == ranges[k - 1]->second.begin)
 
 checkpoint-finite | include/charlstm/checkpoint.hpp | test_checkpoint | [checkpoint]
   if (!Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).allFinite())
   if (Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).hasNaN())
 
 checkpoint-shape | include/charlstm/checkpoint.hpp | test_checkpoint | [checkpoint]
-  if (dims != expected_dims) {
-  if (dims.size() != expected_dims.size()) {
+  if (entry->shape != expected_dims) {
+  if (entry->shape.size() != expected_dims.size()) {
 
 checkpoint-vocab-size | include/charlstm/checkpoint.hpp | test_checkpoint | [checkpoint]
   if (info.vocab.size() != V) {

@@ -1,18 +1,13 @@
 // charlstm/checkpoint.hpp: a model, its optimizer's state, its vocabulary and any training state
-// in one file, in the safetensors layout so that other tools can read the weights:
-//   8 bytes   little-endian uint64 N, the header's length
-//   N bytes   JSON: {"__metadata__": {string: string}, "<tensor>": {"dtype": "F32",
-//             "shape": [rows, cols], "data_offsets": [begin, end]}, ...}, space-padded to 8
-//   the rest  the tensors' bytes, little-endian, row-major (C order), offsets relative to here
-// Tensor names, shapes and the gate order are documented in docs/checkpoint.md.
+// in one file, a safetensors container (safetensors.hpp) so that other tools can read the
+// weights.  Tensor names, shapes and the gate order are documented in docs/checkpoint.md.
 // Saving is atomic (write_file_atomically, file.hpp), so an interrupted save never damages the
 // previous checkpoint.  Loading validates every field and every offset before it reads a byte of
-// tensor data, in time linear in the header (plus a sort of the tensors' ranges), however many
-// keys it holds; loading for inference reads the parameters only (no optimizer buffers).
-// Not a general safetensors library: it reads what it writes (F32 or F64, 1-d or 2-d).
+// tensor data, and allocates nothing the file's size does not back, however large a model its
+// header claims; loading for inference reads the parameters only (no optimizer buffers).
+// It reads what it writes (F32 or F64, 1-d or 2-d).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +22,7 @@
 #include "json.hpp"
 #include "model.hpp"
 #include "optimizer.hpp"
+#include "safetensors.hpp"
 #include "utf8.hpp"
 #include "vocabulary.hpp"
 #include "words.hpp"
@@ -81,6 +77,14 @@ std::vector<typename parameters<S>::tensor_view> all_tensors(model<S>& m,
   return views;
 }
 
+// A tensor's shape in the file: parameter vectors 1-d, everything else 2-d (training state
+// always, so that a one-column state keeps its shape).
+template <class View>
+std::vector<std::int64_t> shape_of(const View& t) {
+  if (t.cols == 1 && t.name.compare(0, 6, "state.") != 0) return {t.rows};
+  return {t.rows, t.cols};
+}
+
 [[noreturn]] inline void invalid(const std::string& source, const std::string& why) {
   throw error(source + ": not a valid charlstm checkpoint: " + why +
               "; it is damaged or was not written by charlstm: use another checkpoint or retrain");
@@ -120,14 +124,7 @@ std::string checkpoint_bytes(model<S>& m, optimizer_state<S>& opt, const checkpo
   meta["optimizer"] = optimizer_name(opt.kind);
   meta["optimizer_steps"] = std::to_string(opt.steps);
 
-  std::string header = "{\"__metadata__\":{";
-  bool first = true;
-  for (const auto& kv : meta) {
-    header += (first ? "" : ",") + json_quote(kv.first) + ":" + json_quote(kv.second);
-    first = false;
-  }
-  header += "}";
-  std::string data;
+  safetensors_writer out(meta);
   auto views = checkpoint_detail::all_tensors(m, opt);
   std::vector<matrix<S>> state_copies;
   state_copies.reserve(info.state_tensors.size());
@@ -142,24 +139,11 @@ std::string checkpoint_bytes(model<S>& m, optimizer_state<S>& opt, const checkpo
     // Row-major (C order) as safetensors and PyTorch expect: our storage is column-major.
     const matrix<S> row_major_as_cols =
         Eigen::Map<const matrix<S>>(t.data, t.rows, t.cols).transpose();
-    const std::size_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(row_major_as_cols.data()),
-                static_cast<std::size_t>(row_major_as_cols.size()) * sizeof(S));
-    header += "," + json_quote(t.name) + ":{\"dtype\":\"" + checkpoint_detail::dtype_name<S>() +
-              "\",\"shape\":" +
-              (t.cols == 1 && t.name.compare(0, 6, "state.") != 0
-                   ? "[" + std::to_string(t.rows) + "]"
-                           : "[" + std::to_string(t.rows) + "," + std::to_string(t.cols) + "]") +
-              ",\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) +
-              "]}";
+    out.add(t.name, checkpoint_detail::dtype_name<S>(), checkpoint_detail::shape_of(t),
+            row_major_as_cols.data(),
+            static_cast<std::size_t>(row_major_as_cols.size()) * sizeof(S));
   }
-  header += "}";
-  while (header.size() % 8 != 0) header += ' ';
-  std::string out(8, '\0');
-  std::uint64_t n = header.size();
-  for (int k = 0; k < 8; ++k)
-    out[static_cast<std::size_t>(k)] = static_cast<char>((n >> (8 * k)) & 0xFF);
-  return out + header + data;
+  return out.bytes();
 }
 
 // A model that has not been trained by a run: saved with a fresh RMSprop state (zeros, step 0).
@@ -191,34 +175,9 @@ template <class S>
 model<S> parse(const std::string& bytes, checkpoint_info& info, const std::string& source,
                optimizer_state<S>* opt) {
   auto fail = [&](const std::string& why) { checkpoint_detail::invalid(source, why); };
-  if (bytes.size() < 8)
-    fail("the file has " + std::to_string(bytes.size()) +
-         " bytes, fewer than the 8-byte header length");
-  std::uint64_t n = 0;
-  for (int k = 7; k >= 0; --k)
-    n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(k)]);
-  if (n > bytes.size() - 8) {
-    fail("the header claims " + std::to_string(n) + " bytes but only " +
-         std::to_string(bytes.size() - 8) + " follow (truncated file?)");
-  }
-  json_value header;
-  try {
-    header = parse_json(bytes.data() + 8, static_cast<std::size_t>(n), "the header");
-  } catch (const error& e) {
-    fail(e.what());
-  }
-  if (header.type != json_value::kind::object) fail("the header is not a JSON object");
-  const std::size_t data_begin = 8 + static_cast<std::size_t>(n);
-  const std::size_t data_size = bytes.size() - data_begin;
-
-  const json_value* meta = header.find("__metadata__");
-  if (!meta || meta->type != json_value::kind::object) fail("no __metadata__ object");
-  info.metadata.clear();
-  for (const auto& kv : meta->members) {
-    if (kv.second.type != json_value::kind::string)
-      fail("metadata '" + kv.first + "' is not a string");
-    info.metadata[kv.first] = kv.second.text;
-  }
+  const safetensors_contents file = read_safetensors(bytes, fail);
+  const std::size_t data_size = file.data_size;
+  info.metadata = file.metadata;
   auto meta_value = [&](const std::string& key) -> const std::string& {
     auto it = info.metadata.find(key);
     if (it == info.metadata.end())
@@ -318,125 +277,67 @@ model<S> parse(const std::string& bytes, checkpoint_info& info, const std::strin
   std::vector<matrix<S>> state_values;
   std::vector<std::string> state_names;
   std::uint64_t state_scalars = 0;
-  for (const auto& member : header.members) {
-    if (member.first.compare(0, 6, "state.") != 0) continue;
-    const json_value* shape = member.second.find("shape");
-    if (member.second.type != json_value::kind::object || !shape ||
-        shape->type != json_value::kind::array || shape->items.size() != 2)
-      fail("state tensor '" + member.first + "' has no 2-d shape");
-    std::int64_t rows = 0, cols = 0;
-    try {
-      rows = shape->items[0].as_count("state tensor shape");
-      cols = shape->items[1].as_count("state tensor shape");
-    } catch (const error& e) {
-      fail(e.what());
-    }
-    if (rows < 1 || cols < 1 ||
-        static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols) >
-            data_size / sizeof(S) - state_scalars)
-      fail("state tensor '" + member.first + "' is larger than the file");
+  for (const auto& [name, entry] : file.tensors) {
+    if (name.compare(0, 6, "state.") != 0) continue;
+    if (entry.shape.size() != 2) fail("state tensor '" + name + "' has no 2-d shape");
+    const std::int64_t rows = entry.shape[0], cols = entry.shape[1];
+    // Its scalars against those the data section has left, without forming rows * cols (two
+    // counts of up to 18 digits overflow 64 bits).
+    const std::uint64_t room = data_size / sizeof(S) - state_scalars;
+    if (rows < 1 || cols < 1 || static_cast<std::uint64_t>(rows) > room ||
+        static_cast<std::uint64_t>(cols) > room / static_cast<std::uint64_t>(rows))
+      fail("state tensor '" + name + "' is larger than the file");
     state_scalars += static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols);
     state_values.emplace_back(rows, cols);
-    state_names.push_back(member.first);
+    state_names.push_back(name);
   }
   for (std::size_t k = 0; k < state_values.size(); ++k) {
     tensors.push_back({state_names[k], state_values[k].data(), state_values[k].rows(),
                        state_values[k].cols()});
   }
-  // The header's entries by name, once: each lookup below is then constant time.
-  std::unordered_map<std::string, const json_value*> entries;
-  for (const auto& member : header.members) {
-    if (member.first != "__metadata__") entries.emplace(member.first, &member.second);
-  }
   std::unordered_map<std::string, bool> expected;
   for (const auto& t : tensors) expected.emplace(t.name, true);
-  for (const auto& member : header.members) {
-    if (member.first != "__metadata__" && !expected.count(member.first))
-      fail("unexpected tensor '" + member.first + "'");
+  for (const auto& t : file.tensors) {
+    if (!expected.count(t.first)) fail("unexpected tensor '" + t.first + "'");
   }
-  if (entries.size() != tensors.size())
+  if (file.tensors.size() != tensors.size())
     fail("expected " + std::to_string(tensors.size()) + " tensors, found " +
-         std::to_string(entries.size()));
-  struct byte_range {
-    std::uint64_t begin, end;
-    const std::string* name;
-  };
-  std::vector<byte_range> ranges;
-  for (auto& t : tensors) {
-    const auto found = entries.find(t.name);
-    const json_value* entry = found == entries.end() ? nullptr : found->second;
-    if (!entry || entry->type != json_value::kind::object) fail("missing tensor '" + t.name + "'");
+         std::to_string(file.tensors.size()));
+  // Each tensor as this model needs it: its dtype, shape and byte count.
+  for (const auto& t : tensors) {
+    const safetensors_entry* entry = file.find(t.name);
+    if (!entry) fail("missing tensor '" + t.name + "'");
     const std::string where = "tensor '" + t.name + "'";
-    const json_value* dtype = entry->find("dtype");
-    const json_value* shape = entry->find("shape");
-    const json_value* offsets = entry->find("data_offsets");
-    if (!dtype || dtype->type != json_value::kind::string) fail(where + " has no dtype");
-    if (dtype->text != checkpoint_detail::dtype_name<S>()) {
-      fail(where + " has dtype " + dtype->text + ", expected " +
+    if (entry->dtype != checkpoint_detail::dtype_name<S>()) {
+      fail(where + " has dtype " + entry->dtype + ", expected " +
            checkpoint_detail::dtype_name<S>());
     }
-    if (!shape || shape->type != json_value::kind::array) fail(where + " has no shape");
-    std::vector<std::int64_t> dims;
-    for (const auto& d : shape->items) {
-      try {
-        dims.push_back(d.as_count(where + " shape"));
-      } catch (const error& e) {
-        fail(e.what());
-      }
-    }
-    const bool is_state = t.name.compare(0, 6, "state.") == 0;
-    const std::vector<std::int64_t> expected_dims =
-        t.cols == 1 && !is_state ? std::vector<std::int64_t>{t.rows}
-                                 : std::vector<std::int64_t>{t.rows, t.cols};
-    if (dims != expected_dims) {
+    const std::vector<std::int64_t> expected_dims = checkpoint_detail::shape_of(t);
+    if (entry->shape != expected_dims) {
       auto text = [](const std::vector<std::int64_t>& v) {
         std::string s = "[";
         for (std::size_t k = 0; k < v.size(); ++k) s += (k ? ", " : "") + std::to_string(v[k]);
         return s + "]";
       };
-      fail(where + " has shape " + text(dims) + ", expected " + text(expected_dims) +
+      fail(where + " has shape " + text(entry->shape) + ", expected " + text(expected_dims) +
            " for vocabulary " + std::to_string(V) + " and hidden size " + std::to_string(H));
     }
-    if (!offsets || offsets->type != json_value::kind::array || offsets->items.size() != 2) {
-      fail(where + " has no [begin, end] data_offsets");
-    }
-    std::uint64_t begin = 0, end = 0;
-    try {
-      begin = static_cast<std::uint64_t>(offsets->items[0].as_count(where + " offset"));
-      end = static_cast<std::uint64_t>(offsets->items[1].as_count(where + " offset"));
-    } catch (const error& e) {
-      fail(e.what());
-    }
     const std::uint64_t expected_bytes = static_cast<std::uint64_t>(t.rows * t.cols) * sizeof(S);
-    if (end < begin || end - begin != expected_bytes) {
-      fail(where + " spans " + std::to_string(begin) + ".." + std::to_string(end) + ", expected " +
-           std::to_string(expected_bytes) + " bytes");
+    if (entry->end < entry->begin || entry->end - entry->begin != expected_bytes) {
+      fail(where + " spans " + std::to_string(entry->begin) + ".." + std::to_string(entry->end) +
+           ", expected " + std::to_string(expected_bytes) + " bytes");
     }
-    if (end > data_size) {
-      fail(where + " ends at byte " + std::to_string(end) + " of a " + std::to_string(data_size) +
-           "-byte data section (truncated file?)");
-    }
-    ranges.push_back({begin, end, &t.name});
   }
-  // No two tensors share a byte: sorted by start, each ends before the next begins.
-  std::sort(ranges.begin(), ranges.end(),
-            [](const byte_range& a, const byte_range& b) { return a.begin < b.begin; });
-  for (std::size_t k = 1; k < ranges.size(); ++k) {
-    if (ranges[k].begin < ranges[k - 1].end)
-      fail("tensor '" + *ranges[k].name + "' overlaps another tensor");
-  }
+  check_safetensors_ranges(file, fail);
   for (auto& t : tensors) {
-    const json_value* offsets = entries.at(t.name)->find("data_offsets");
-    const auto begin = static_cast<std::uint64_t>(offsets->items[0].as_count("offset"));
-    const std::uint64_t expected_bytes = static_cast<std::uint64_t>(t.rows * t.cols) * sizeof(S);
-    const std::string where = "tensor '" + t.name + "'";
     if (!t.data) continue;  // an optimizer tensor when loading for inference
+    const safetensors_entry& entry = *file.find(t.name);
     matrix<S> row_major_as_cols(t.cols, t.rows);
-    std::memcpy(row_major_as_cols.data(), bytes.data() + data_begin + begin,
-                static_cast<std::size_t>(expected_bytes));
+    std::memcpy(row_major_as_cols.data(), file.data + entry.begin,
+                static_cast<std::size_t>(entry.end - entry.begin));
     Eigen::Map<matrix<S>>(t.data, t.rows, t.cols) = row_major_as_cols.transpose();
     if (!Eigen::Map<matrix<S>>(t.data, t.rows, t.cols).allFinite())
-      fail(where + " holds NaN or infinite values");
+      fail("tensor '" + t.name + "' holds NaN or infinite values");
   }
   info.state_tensors.clear();
   for (std::size_t k = 0; k < state_values.size(); ++k) {
