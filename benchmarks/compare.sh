@@ -69,14 +69,18 @@ def dnnl(t):
         return json.load(open(f"{tmp}/dnnl{t}.json"))["benchmarks"][0]["items_per_second"]
     except (OSError, KeyError, IndexError, ValueError):
         return float("nan")
-def torch_runs(t):
+def torch_runs(t, kind="torch"):
+    """PyTorch's runs on t threads (kind "torch": the book model, "recipe": the 2 x 384 recipe)."""
     import glob
-    return [json.load(open(f)) | {"config": f.rsplit("/", 1)[1]} for f in sorted(glob.glob(f"{tmp}/torch_*_{t}_*.json"))]
+    return [json.load(open(f)) | {"config": f.rsplit("/", 1)[1]} for f in sorted(glob.glob(f"{tmp}/{kind}_*_{t}_*.json"))]
+def shipped_and_unset(runs, key):
+    """The best of `key` as shipped and with the OpenBLAS variables unset."""
+    return (max(r[key] for r in runs if "shipped" in r["config"]),
+            max(r[key] for r in runs if "unset" in r["config"]))
 for t in (1, 2):
     ours = c[f"bm_train_book/{t}/real_time"]["items_per_second"]
     runs = torch_runs(t)
-    shipped = max(r["train_sequences_per_s"] for r in runs if "shipped" in r["config"])
-    unset = max(r["train_sequences_per_s"] for r in runs if "unset" in r["config"])
+    shipped, unset = shipped_and_unset(runs, "train_sequences_per_s")
     best = max(shipped, unset)
     pk = peak(t)
     pct = 100 * ours * flop_per_seq / (pk * 1e9) if pk else float("nan")
@@ -98,14 +102,10 @@ tw = max(x["generate_window_chars_per_s"] for x in t1)
 ts = max(x["generate_stateful_chars_per_s"] for x in t1)
 recipe_flop_per_char = 3.0 * 2 * (4 * 384 * 384 + 8 * 384 * 384 + 57 * 384)
 result["recipe_flop_per_character"] = recipe_flop_per_char
-def recipe_runs(t):
-    import glob
-    return [json.load(open(f)) | {"config": f.rsplit("/", 1)[1]} for f in sorted(glob.glob(f"{tmp}/recipe_*_{t}_*.json"))]
 for t in (1, 2):
     ours = c[f"bm_train_recipe/threads:{t}/real_time"]["items_per_second"]
-    runs = recipe_runs(t)
-    shipped = max(r["recipe_chars_per_s"] for r in runs if "shipped" in r["config"])
-    unset = max(r["recipe_chars_per_s"] for r in runs if "unset" in r["config"])
+    runs = torch_runs(t, "recipe")
+    shipped, unset = shipped_and_unset(runs, "recipe_chars_per_s")
     pk = peak(t)
     pct = 100 * ours * recipe_flop_per_char / (pk * 1e9) if pk else float("nan")
     result[f"recipe_{t}_threads"] = {"charlstm": ours, "torch_shipped": shipped, "torch_unset": unset,
